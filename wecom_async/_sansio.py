@@ -1,0 +1,126 @@
+"""The sans-I/O core: pure functions that build requests and decode answers.
+
+Nothing here touches the network, the clock or the event loop, so it is unit-tested directly and
+shared by the client and anything else that speaks the WeCom wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+import msgspec
+from yarl import URL
+
+from . import _converter
+from .errors import HTTPStatusError, ResponseDecodeError, error_class_for
+
+__all__ = [
+    "Envelope",
+    "api_url",
+    "decode_json",
+    "decode_response",
+    "gettoken_url",
+    "model_decoder",
+    "raise_for_errcode",
+]
+
+API_PREFIX = "/cgi-bin/"
+
+
+class HasErrcode(Protocol):
+    @property
+    def errcode(self) -> int: ...
+
+    @property
+    def errmsg(self) -> str: ...
+
+
+R = TypeVar("R", bound=HasErrcode)
+
+
+class Envelope(msgspec.Struct):
+    """What every answer has: errcode and errmsg."""
+
+    errcode: int = 0
+    errmsg: str = ""
+
+
+def api_url(base_url: str, path: str, access_token: str) -> URL:
+    """The URL of an API call. It carries the token: never log it or put it in an error."""
+    return URL(
+        f"{base_url}{API_PREFIX}{path}?access_token={quote(access_token, safe='')}",
+        encoded=True,
+    )
+
+
+def gettoken_url(base_url: str, corp_id: str, corp_secret: str) -> URL:
+    """The gettoken URL. It carries the secret: never log it or put it in an error."""
+    query = f"corpid={quote(corp_id, safe='')}&corpsecret={quote(corp_secret, safe='')}"
+    return URL(f"{base_url}{API_PREFIX}gettoken?{query}", encoded=True)
+
+
+def raise_for_errcode(errcode: int, errmsg: str, path: str) -> None:
+    """Raise the registered :class:`~wecom_async.WeComAPIError` subclass when errcode ≠ 0."""
+    if errcode != 0:
+        raise error_class_for(errcode)(errcode, errmsg, path=path)
+
+
+def _check_status(status: int, path: str) -> None:
+    if status != 200:
+        raise HTTPStatusError(status, path=path)
+
+
+def decode_response(status: int, body: bytes, model: type[R], path: str) -> R:
+    """HTTP status and body → the response model, or the typed error it stands for.
+
+    A 200 answer with ``errcode != 0`` raises the registered :class:`WeComAPIError` subclass; a
+    non-200 status raises :class:`HTTPStatusError`; bytes that are not the expected JSON raise
+    :class:`ResponseDecodeError`.
+    """
+    _check_status(status, path)
+    try:
+        result = _converter.decode(body, model)
+    except msgspec.DecodeError as exc:
+        # An error answer may still be a well-formed envelope with a surprising payload.
+        envelope = _decode_envelope(body, path)
+        raise_for_errcode(envelope.errcode, envelope.errmsg, path)
+        raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None
+    raise_for_errcode(result.errcode, result.errmsg, path)
+    return result
+
+
+def model_decoder(model: type[R], path: str) -> Callable[[int, bytes], R]:
+    """``decode_response`` bound to a model and a path: ``(status, body) -> model``."""
+
+    def decode(status: int, body: bytes) -> R:
+        return decode_response(status, body, model, path)
+
+    return decode
+
+
+def decode_json(status: int, body: bytes, *, path: str) -> dict[str, Any]:
+    """HTTP status and body → the answer as a dict (for endpoints without a model)."""
+    _check_status(status, path)
+    try:
+        data = _converter.loads(body)
+    except ValueError as exc:
+        raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None
+    if not isinstance(data, dict):
+        raise ResponseDecodeError("expected a JSON object", path=path, excerpt=body)
+    errcode = data.get("errcode", 0)
+    if not isinstance(errcode, int):
+        raise ResponseDecodeError("errcode is not an integer", path=path, excerpt=body)
+    raise_for_errcode(errcode, str(data.get("errmsg", "")), path)
+    return data
+
+
+_envelope_decoder = msgspec.json.Decoder(Envelope, strict=False)
+
+
+def _decode_envelope(body: bytes, path: str) -> Envelope:
+    try:
+        return _envelope_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None

@@ -1,0 +1,171 @@
+"""Access tokens: cached, refreshed once for everyone, invalidated precisely.
+
+WeCom gives each app (corp ID + secret) one access token at a time, valid ``expires_in`` seconds
+(normally 7200), and may revoke it early (40014/42001). gettoken itself is rate-limited and
+repeated failures block the caller's IP for an hour, so:
+
+* a valid token is served from memory without awaiting anything (the hot path);
+* a missing or expiring token is fetched by exactly one task while the others wait for it
+  (single-flight), and it is refreshed ``refresh_margin`` seconds before it expires;
+* :meth:`TokenManager.invalidate` drops a token only if it is still the current one, so a burst of
+  calls all answered 40014 with the same old token causes a single new fetch;
+* tokens live in a :class:`TokenStore`: in memory by default; a store shared across processes can
+  implement the same protocol.
+
+Times are seconds from the injected ``clock`` (``time.time`` by default: wall-clock time, so a
+shared store's expiry means the same thing in every process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import attrs
+
+from .errors import InvalidCredentialsError
+
+__all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
+
+
+@attrs.frozen(slots=True)
+class AccessToken:
+    """A token and the clock time at which it expires. Its value never shows in ``repr``."""
+
+    value: str = attrs.field(repr=False)
+    expires_at: float
+
+
+class TokenStore(Protocol):
+    """Where tokens are kept. Keys never contain the secret (see :func:`token_key`)."""
+
+    async def get(self, key: str) -> AccessToken | None:
+        """The stored token, or None."""
+
+    async def set(self, key: str, token: AccessToken) -> None:
+        """Store a token, replacing any other."""
+
+    async def invalidate(self, key: str, value: str) -> None:
+        """Forget the token if it still has this value (a newer one is kept)."""
+
+
+class MemoryTokenStore:
+    """The default :class:`TokenStore`: a dict in this process."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({len(self._tokens)} tokens)"
+
+    async def get(self, key: str) -> AccessToken | None:
+        return self._tokens.get(key)
+
+    async def set(self, key: str, token: AccessToken) -> None:
+        self._tokens[key] = token
+
+    async def invalidate(self, key: str, value: str) -> None:
+        current = self._tokens.get(key)
+        if current is not None and current.value == value:
+            del self._tokens[key]
+
+
+def token_key(corp_id: str, corp_secret: str) -> str:
+    """The store key of an app's token: the corp ID and a digest of the secret, never the secret."""
+    digest = hashlib.sha256(corp_secret.encode("utf-8")).hexdigest()[:16]
+    return f"wecom:token:{corp_id}:{digest}"
+
+
+#: Fetches a fresh token: returns (access_token, expires_in seconds).
+Fetcher = Callable[[], Awaitable[tuple[str, int]]]
+
+
+class TokenManager:
+    """The token of one app, fetched with ``fetch`` and kept in ``store``."""
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        fetch: Fetcher,
+        store: TokenStore,
+        clock: Callable[[], float] = time.time,
+        refresh_margin: float = 300.0,
+        credential_error_ttl: float = 60.0,
+    ) -> None:
+        self._key = key
+        self._fetch = fetch
+        self._store = store
+        self._clock = clock
+        self._margin = refresh_margin
+        self._credential_error_ttl = credential_error_ttl
+        self._current: AccessToken | None = None
+        self._inflight: asyncio.Future[str] | None = None
+        self._credential_error: tuple[float, InvalidCredentialsError] | None = None
+        #: How many times this manager called gettoken.
+        self.fetches = 0
+
+    def __repr__(self) -> str:
+        return f"TokenManager(key={self._key!r}, cached={self._current is not None})"
+
+    def _fresh(self, token: AccessToken | None) -> str | None:
+        if token is not None and self._clock() < token.expires_at:
+            return token.value
+        return None
+
+    async def get(self) -> str:
+        """The current token, fetching one if needed: one fetch however many tasks ask.
+
+        Every task waiting on a fetch gets its result or its error. A wrong secret (40001) is
+        remembered for ``credential_error_ttl`` seconds and raised again without calling
+        gettoken, because repeated gettoken failures get the caller's IP blocked for an hour.
+        """
+        value = self._fresh(self._current)
+        if value is not None:
+            return value
+        failed = self._credential_error
+        if failed is not None and self._clock() < failed[0]:
+            raise failed[1]
+        inflight = self._inflight
+        if inflight is None:
+            inflight = self._inflight = asyncio.ensure_future(self._refresh())
+            inflight.add_done_callback(self._clear_inflight)
+        # shield: a caller that is cancelled must not cancel the fetch the others wait for.
+        return await asyncio.shield(inflight)
+
+    def _clear_inflight(self, future: asyncio.Future[str]) -> None:
+        self._inflight = None
+        if not future.cancelled():
+            # Retrieve the error so that asyncio does not log it as never retrieved.
+            future.exception()
+
+    async def _refresh(self) -> str:
+        stored = await self._store.get(self._key)
+        value = self._fresh(stored)
+        if value is not None:
+            self._current = stored
+            return value
+        try:
+            value, expires_in = await self._fetch()
+        except InvalidCredentialsError as exc:
+            self._credential_error = (self._clock() + self._credential_error_ttl, exc)
+            raise
+        finally:
+            self.fetches += 1
+        self._credential_error = None
+        # Refresh early, but never spend more than half the lifetime on the margin.
+        lifetime = max(0.0, expires_in - min(self._margin, expires_in / 2))
+        token = AccessToken(value, self._clock() + lifetime)
+        await self._store.set(self._key, token)
+        self._current = token
+        return value
+
+    async def invalidate(self, value: str) -> None:
+        """Forget ``value`` (WeCom rejected it) unless a newer token already replaced it."""
+        current = self._current
+        if current is not None and current.value == value:
+            self._current = None
+        await self._store.invalidate(self._key, value)

@@ -1,0 +1,146 @@
+"""The thin aiohttp adapter: a shared session pool, one send, and error mapping without secrets.
+
+Bodies are sent as bytes and answers read as bytes (``await resp.read()``); decoding is the sans-I/O
+core's job. aiohttp puts the full URL, with ``?access_token=`` or ``?corpsecret=``, into some of its
+exception messages: every failure is re-raised as a :class:`~wecom_async.APIConnectionError` whose
+message and cause have the secrets scrubbed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from types import TracebackType
+
+import aiohttp
+from yarl import URL
+
+from ._constants import DEFAULT_CONNECTION_LIMIT
+from .errors import APIConnectionError, APITimeoutError
+
+__all__ = ["SessionPool", "send"]
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class SessionPool:
+    """One aiohttp ``ClientSession`` shared by any number of clients.
+
+    A service that talks to many corps (one :class:`~wecom_async.WeComClient` per corp or app)
+    passes the same pool to each client, so they share connections. The session is created
+    lazily, inside the running event loop, on first use. Clients never close a pool they were
+    given: its owner does, with ``await pool.close()`` or ``async with SessionPool() as pool``.
+
+    ``limit`` is the connector's connection cap (keep it ≥ 64: the rate limiter, not the
+    connector, should bound throughput); extra keyword arguments go to ``aiohttp.TCPConnector``.
+    """
+
+    def __init__(
+        self, *, limit: int = DEFAULT_CONNECTION_LIMIT, **connector_kwargs: object
+    ) -> None:
+        self._limit = limit
+        self._connector_kwargs = connector_kwargs
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._session else "not started")
+        return f"SessionPool(limit={self._limit}, {state})"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session, created on first use (call from inside the event loop)."""
+        if self._closed:
+            raise RuntimeError("this SessionPool is closed")
+        session = self._session
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=self._limit, **self._connector_kwargs)  # type: ignore[arg-type]
+            session = self._session = aiohttp.ClientSession(
+                connector=connector, raise_for_status=False, auto_decompress=True
+            )
+        return session
+
+    async def close(self) -> None:
+        """Close the session; the pool cannot be used afterwards."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def __aenter__(self) -> SessionPool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    body: bytes | None,
+    *,
+    timeout: aiohttp.ClientTimeout,
+    path: str,
+    secrets: Iterable[str],
+) -> tuple[int, bytes]:
+    """Send one request and read the whole answer: ``(HTTP status, body bytes)``.
+
+    Failures raise :class:`APIConnectionError` / :class:`APITimeoutError` named by ``path``, with
+    ``request_sent=False`` only when the request cannot have reached the server (connect phase).
+    """
+    try:
+        async with session.request(
+            method,
+            url,
+            data=body,
+            headers=_JSON_HEADERS if body is not None else None,
+            timeout=timeout,
+            allow_redirects=False,
+        ) as resp:
+            return resp.status, await resp.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        error, cause = _wrap(exc, path, secrets)
+        raise error from cause
+
+
+def _classify(exc: BaseException) -> tuple[type[APIConnectionError], str, bool]:
+    """Our error class, a short description, and whether the request may have been sent."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError, "connect timeout", False
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError, "timeout", True
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError, "cannot connect", False
+    return APIConnectionError, "connection failed", True
+
+
+def _wrap(
+    exc: BaseException, path: str, secrets: Iterable[str]
+) -> tuple[APIConnectionError, BaseException | None]:
+    """Our error for ``exc`` and the cause to chain, with every secret scrubbed from both."""
+    cls, what, request_sent = _classify(exc)
+    secrets = [s for s in secrets if s]
+    exc.args = tuple(_scrub(a, secrets) if isinstance(a, str) else a for a in exc.args)
+    detail = _scrub(str(exc), secrets)
+    error = cls(f"{what} ({type(exc).__name__}: {detail})", path=path, request_sent=request_sent)
+    # Chain the original only when nothing in it still shows a secret (some aiohttp errors keep
+    # the URL in attributes that their str() and repr() print).
+    text = f"{exc!s} {exc!r}"
+    if any(secret in text for secret in secrets):
+        return error, None
+    return error, exc
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,292 @@
+"""``WeComClient``: lifecycle, session, tokens, and the one path every call takes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from . import _converter, _sansio
+from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
+from ._transport import SessionPool, send
+from .errors import AccessTokenError, ResponseDecodeError
+from .resources.schedules import Schedules
+
+__all__ = ["WeComClient"]
+
+logger = logging.getLogger("wecom_async")
+
+R = TypeVar("R", bound=_sansio.HasErrcode)
+T = TypeVar("T")
+
+#: Turns an answer's HTTP status and body into a result or a typed error.
+Decode = Callable[[int, bytes], T]
+
+#: What ``timeout=`` accepts: seconds for the whole call, or an ``aiohttp.ClientTimeout``.
+TimeoutLike = float | aiohttp.ClientTimeout
+
+
+def _as_timeout(value: TimeoutLike) -> aiohttp.ClientTimeout:
+    if isinstance(value, aiohttp.ClientTimeout):
+        return value
+    return attrs.evolve(DEFAULT_TIMEOUT, total=float(value))
+
+
+@attrs.frozen(slots=True)
+class _TokenResponse:
+    errcode: int = 0
+    errmsg: str = ""
+    access_token: str = attrs.field(default="", repr=False)
+    expires_in: int = 0
+
+
+@attrs.frozen(slots=True)
+class _Options:
+    """What ``with_options()`` and per-call arguments can override."""
+
+    timeout: aiohttp.ClientTimeout
+
+
+class _Core:
+    """What a client and the clients derived by ``with_options()`` share."""
+
+    def __init__(
+        self,
+        *,
+        corp_id: str,
+        corp_secret: str,
+        base_url: str,
+        session: aiohttp.ClientSession | None,
+        pool: SessionPool | None,
+        token_store: TokenStore,
+        clock: Callable[[], float],
+        refresh_margin: float,
+    ) -> None:
+        self.corp_id = corp_id
+        self.corp_secret = corp_secret
+        self.base_url = base_url.rstrip("/")
+        self.borrowed_session = session
+        self.owns_pool = pool is None and session is None
+        self.pool = pool if pool is not None else SessionPool()
+        self.tokens = TokenManager(
+            key=token_key(corp_id, corp_secret),
+            fetch=self.fetch_token,
+            store=token_store,
+            clock=clock,
+            refresh_margin=refresh_margin,
+        )
+        self.gettoken_timeout = DEFAULT_TIMEOUT
+        # Tokenized URLs are built once per (token, path) and reused until the token changes.
+        self._url_token = ""
+        self._urls: dict[str, URL] = {}
+
+    def session(self) -> aiohttp.ClientSession:
+        if self.borrowed_session is not None:
+            return self.borrowed_session
+        return self.pool.session()
+
+    def url(self, path: str, token: str) -> URL:
+        if token != self._url_token:
+            self._urls.clear()
+            self._url_token = token
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = _sansio.api_url(self.base_url, path, token)
+        return url
+
+    async def fetch_token(self) -> tuple[str, int]:
+        url = _sansio.gettoken_url(self.base_url, self.corp_id, self.corp_secret)
+        logger.debug("fetching an access token for corp %s", self.corp_id)
+        status, body = await send(
+            self.session(),
+            "GET",
+            url,
+            None,
+            timeout=self.gettoken_timeout,
+            path="gettoken",
+            secrets=(self.corp_secret,),
+        )
+        answer = _sansio.decode_response(status, body, _TokenResponse, "gettoken")
+        if not answer.access_token or answer.expires_in <= 0:
+            raise ResponseDecodeError("gettoken answered without a token", path="gettoken")
+        return answer.access_token, answer.expires_in
+
+
+class WeComClient:
+    """An asyncio client for one WeCom app (corp ID + secret).
+
+    ``async with WeComClient(...) as client:`` closes what the client opened. By default the
+    client owns an aiohttp session (through its own :class:`SessionPool`); given ``session=`` or
+    ``pool=``, it borrows them and never closes them, so many clients (one per corp or app) can
+    share connections.
+
+    ``timeout`` is seconds for a whole call or an ``aiohttp.ClientTimeout``; every endpoint also
+    takes ``timeout=`` per call, and :meth:`with_options` derives a client with other defaults.
+    ``token_store`` keeps access tokens (in memory by default); ``clock`` is the wall clock used
+    for token expiry (injectable for tests).
+    """
+
+    schedules: Schedules
+
+    def __init__(
+        self,
+        *,
+        corp_id: str,
+        corp_secret: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+        pool: SessionPool | None = None,
+        token_store: TokenStore | None = None,
+        clock: Callable[[], float] = time.time,
+        token_refresh_margin: float = 300.0,
+    ) -> None:
+        if not corp_id or not corp_secret:
+            raise ValueError("corp_id and corp_secret are required")
+        if session is not None and pool is not None:
+            raise ValueError("pass session= or pool=, not both")
+        self._core = _Core(
+            corp_id=corp_id,
+            corp_secret=corp_secret,
+            base_url=base_url,
+            session=session,
+            pool=pool,
+            token_store=token_store if token_store is not None else MemoryTokenStore(),
+            clock=clock,
+            refresh_margin=token_refresh_margin,
+        )
+        self._options = _Options(timeout=_as_timeout(timeout))
+        self._derived = False
+        self.schedules = Schedules(self)
+
+    def __repr__(self) -> str:
+        return f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r})"
+
+    @property
+    def corp_id(self) -> str:
+        return self._core.corp_id
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def tokens(self) -> TokenManager:
+        """The access-token manager (``fetches`` counts gettoken calls)."""
+        return self._core.tokens
+
+    def with_options(self, *, timeout: TimeoutLike | None = None) -> WeComClient:
+        """A client sharing this one's session and tokens, with other defaults.
+
+        The derived client owns nothing: closing it does nothing; close the original.
+        """
+        derived = object.__new__(WeComClient)
+        derived._core = self._core
+        derived._options = attrs.evolve(
+            self._options,
+            timeout=self._options.timeout if timeout is None else _as_timeout(timeout),
+        )
+        derived._derived = True
+        derived.schedules = Schedules(derived)
+        return derived
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the session this client opened (never a borrowed session or pool)."""
+        if not self._derived and self._core.owns_pool:
+            await self._core.pool.close()
+
+    async def __aenter__(self) -> WeComClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    @overload
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        timeout: TimeoutLike | None = None,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        response_model: type[R],
+        timeout: TimeoutLike | None = None,
+    ) -> R: ...
+
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        response_model: type[R] | None = None,
+        timeout: TimeoutLike | None = None,
+    ) -> dict[str, Any] | R:
+        """Call any API path (``"oa/schedule/get"``) that has no method yet.
+
+        ``body`` is sent as JSON; the answer is returned as a dict, or decoded into
+        ``response_model`` (an attrs class with ``errcode``/``errmsg``). errcode ≠ 0 raises
+        as for every other call. Calls through here are treated as not idempotent.
+        """
+        path = path.strip("/")
+        data = _converter.encode(dict(body or {}))
+        if response_model is None:
+            return await self._call(path, data, partial(_sansio.decode_json, path=path), timeout)
+        return await self._call(path, data, _sansio.model_decoder(response_model, path), timeout)
+
+    async def _call(
+        self, path: str, body: bytes, decode: Decode[T], timeout: TimeoutLike | None
+    ) -> T:
+        """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
+
+        A 40014/42001 answer (token revoked or expired early) invalidates the token, fetches a
+        new one and sends the call once more: WeCom rejected the call before acting on it.
+        """
+        tokens = self._core.tokens
+        token = await tokens.get()
+        status, raw = await self._post(path, body, token, timeout)
+        try:
+            return decode(status, raw)
+        except AccessTokenError as exc:
+            logger.debug("errcode %s on %s: refreshing the token once", exc.errcode, path)
+            await tokens.invalidate(token)
+        token = await tokens.get()
+        status, raw = await self._post(path, body, token, timeout)
+        return decode(status, raw)
+
+    async def _post(
+        self, path: str, body: bytes, token: str, timeout: TimeoutLike | None
+    ) -> tuple[int, bytes]:
+        core = self._core
+        return await send(
+            core.session(),
+            "POST",
+            core.url(path, token),
+            body,
+            timeout=self._options.timeout if timeout is None else _as_timeout(timeout),
+            path=path,
+            secrets=(token, core.corp_secret),
+        )

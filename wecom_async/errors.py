@@ -1,0 +1,258 @@
+"""The exception tree, and the registry from WeCom errcode to exception class.
+
+Every error raised by wecom_async derives from :class:`WeComError`. An answer with ``errcode != 0``
+(WeCom answers HTTP 200 even then) becomes a :class:`WeComAPIError` subclass chosen by
+:func:`error_class_for`; unknown codes fall back to :class:`WeComAPIError` itself, so callers can
+always ``except WeComAPIError`` and read ``errcode``.
+
+No message built here contains the corp secret or an access token: requests are described by
+their API path only, never by their URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AccessTokenError",
+    "ConcurrencyLimitError",
+    "DataVersionConflictError",
+    "FrequencyLimitError",
+    "HTTPStatusError",
+    "InvalidCredentialsError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "ResourceDeletedError",
+    "ResponseDecodeError",
+    "ServerBusyError",
+    "TransientAPIError",
+    "ValidationError",
+    "WeComAPIError",
+    "WeComError",
+    "error_class_for",
+    "register_errcode",
+]
+
+
+class WeComError(Exception):
+    """Base class of every exception wecom_async raises."""
+
+
+# --- raised before anything is sent ---------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class Problem:
+    """One rule a request broke: where (``attendees[3].userid``), what, and the documented limit."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ValidationError(WeComError, ValueError):
+    """A request broke the documented limits; nothing was sent.
+
+    ``problems`` lists every broken rule at once, each with its field path and the limit.
+    """
+
+    def __init__(self, problems: Iterable[Problem], *, model: str = "request") -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.model = model
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid {model}: {count} {noun}\n{lines}")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The field paths of the problems, in order."""
+        return tuple(p.path for p in self.problems)
+
+
+# --- WeCom answered with errcode != 0 --------------------------------------------------------
+
+
+class WeComAPIError(WeComError):
+    """WeCom answered with ``errcode != 0``.
+
+    Attributes: ``errcode`` and ``errmsg`` as WeCom sent them, ``path`` the API path called
+    (``oa/schedule/add``), never the URL (it carries the access token).
+    """
+
+    #: A short hint of what to do, shown after WeCom's own message.
+    hint: str = ""
+
+    def __init__(self, errcode: int, errmsg: str, *, path: str) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.path = path
+        text = f"WeCom errcode {errcode} on {path}: {errmsg}"
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_api_error, (type(self), self.errcode, self.errmsg, self.path))
+
+
+def _rebuild_api_error(
+    cls: type[WeComAPIError], errcode: int, errmsg: str, path: str
+) -> WeComAPIError:
+    return cls(errcode, errmsg, path=path)
+
+
+class InvalidCredentialsError(WeComAPIError):
+    """The corp ID or secret is wrong, or the app is disabled (40001, 40013). Never retried."""
+
+    hint = "check corp_id and corp_secret; a new token will not help"
+
+
+class AccessTokenError(WeComAPIError):
+    """The access token is missing, invalid or expired (41001, 40014, 42001).
+
+    The client fetches a new token and retries the call once before raising this.
+    """
+
+
+class TransientAPIError(WeComAPIError):
+    """A condition that may pass if the call is retried later."""
+
+
+class ServerBusyError(TransientAPIError):
+    """WeCom is busy (-1); retry later, at most a few times."""
+
+
+class DataVersionConflictError(TransientAPIError):
+    """Data version conflict (6000); retry later."""
+
+
+class RateLimitError(TransientAPIError):
+    """A WeCom frequency or concurrency limit was hit."""
+
+
+class FrequencyLimitError(RateLimitError):
+    """Calls per minute or per hour over the quota (45009).
+
+    WeCom blocks the API for the rest of the window exceeded: retrying at once makes it worse.
+    """
+
+    hint = "the API is blocked for the rest of the quota window"
+
+
+class ConcurrencyLimitError(RateLimitError):
+    """Too many concurrent calls of one API for this corp (45033); lower the concurrency."""
+
+
+class PermissionDeniedError(WeComAPIError):
+    """The app may not call this API or touch this object (48002, 60011, 60020, 301002, 90466…)."""
+
+
+class NotFoundError(WeComAPIError):
+    """The calendar or schedule ID is not valid (90457, 90461)."""
+
+
+class ResourceDeletedError(NotFoundError):
+    """The calendar or schedule was deleted (90459, 90460)."""
+
+
+class InvalidRequestError(WeComAPIError):
+    """WeCom rejected a parameter (40058, 47001 and the 904xx/907xx schedule codes)."""
+
+
+_REGISTRY: dict[int, type[WeComAPIError]] = {}
+
+
+def register_errcode(cls: type[WeComAPIError], *codes: int) -> None:
+    """Map errcodes to an exception class (later registrations win)."""
+    for code in codes:
+        _REGISTRY[code] = cls
+
+
+def error_class_for(errcode: int) -> type[WeComAPIError]:
+    """The exception class for an errcode; :class:`WeComAPIError` for codes not registered."""
+    return _REGISTRY.get(errcode, WeComAPIError)
+
+
+register_errcode(InvalidCredentialsError, 40001, 40013)
+register_errcode(AccessTokenError, 40014, 41001, 42001)
+register_errcode(ServerBusyError, -1)
+register_errcode(DataVersionConflictError, 6000)
+register_errcode(FrequencyLimitError, 45009)
+register_errcode(ConcurrencyLimitError, 45033)
+register_errcode(PermissionDeniedError, 48002, 60011, 60020, 301002, 90466, 90472)
+register_errcode(NotFoundError, 90457, 90461)
+register_errcode(ResourceDeletedError, 90459, 90460)
+register_errcode(
+    InvalidRequestError,
+    40058,
+    47001,
+    90456,
+    90458,
+    90462,
+    90464,
+    90465,
+    90469,
+    90470,
+    90471,
+    90473,
+    90480,
+    90482,
+    90484,
+    90485,
+    90486,
+    90487,
+    90492,
+    90493,
+    90700,
+    90704,
+    90708,
+)
+
+
+# --- transport failures ------------------------------------------------------------------------
+
+
+class APIConnectionError(WeComError):
+    """The request could not be completed: connection refused or reset, DNS, TLS…
+
+    ``request_sent`` is False only when the failure happened before any byte of the request could
+    have reached WeCom (connect phase); a call that is not idempotent (schedule/add) is retried
+    only then. The original exception is ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, path: str, request_sent: bool) -> None:
+        self.path = path
+        self.request_sent = request_sent
+        super().__init__(f"{message} on {path}")
+
+
+class APITimeoutError(APIConnectionError):
+    """The call timed out (connect, read or total timeout)."""
+
+
+class HTTPStatusError(WeComError):
+    """WeCom (or a proxy in front of it) answered with an HTTP status other than 200."""
+
+    def __init__(self, status: int, *, path: str) -> None:
+        self.status = status
+        self.path = path
+        super().__init__(f"HTTP {status} on {path}")
+
+
+class ResponseDecodeError(WeComError):
+    """The answer was not the JSON we expected; ``excerpt`` holds its first bytes."""
+
+    def __init__(self, message: str, *, path: str, excerpt: bytes = b"") -> None:
+        self.path = path
+        self.excerpt = excerpt[:200]
+        super().__init__(f"undecodable response on {path}: {message}")
