@@ -1,0 +1,36 @@
+"""A fake WeCom (企业微信) server for tests: ``async with FakeWeCom() as fake: …``.
+
+It listens on loopback and speaks the wire format of the real API (``/cgi-bin/gettoken``,
+``/cgi-bin/oa/schedule/add``, ``/cgi-bin/oa/schedule/get``), so this package's client and other
+WeCom SDKs can be pointed at ``fake.base_url`` with ``fake.corp_id``/``fake.corp_secret``.
+Test knobs: the request log (``fake.requests``), token control, scripted and random faults
+(``fake.faults``), quotas (45009) and a concurrency limit (45033) on an injectable clock.
+
+Run it standalone with ``python -m wecom_async.testing --port 8080``.
+"""
+
+from __future__ import annotations
+
+from ._clock import Clock, FakeClock
+from ._context import Handler, HandlerContext
+from ._errors import FakeAPIError
+from ._faults import FaultProfile, Faults
+from ._log import RequestRecord
+from ._quota import Quota
+from ._server import FAKE_WECOM_KEY, FakeWeCom
+from ._store import Store
+
+__all__ = [
+    "FAKE_WECOM_KEY",
+    "Clock",
+    "FakeAPIError",
+    "FakeClock",
+    "FakeWeCom",
+    "FaultProfile",
+    "Faults",
+    "Handler",
+    "HandlerContext",
+    "Quota",
+    "RequestRecord",
+    "Store",
+]

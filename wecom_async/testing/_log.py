@@ -1,0 +1,45 @@
+"""The request log: one :class:`RequestRecord` per HTTP request the fake received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RequestRecord"]
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One request, appended to ``fake.requests`` when it arrives and completed when answered.
+
+    Never holds the access token, the corp secret or the query string.
+
+    * ``method``: HTTP method. ``path``: API path without ``/cgi-bin/`` (``"gettoken"``,
+      ``"oa/schedule/add"``).
+    * ``corp_id``: the corp the call was made for: the ``corpid`` parameter of ``gettoken`` (when
+      it is a corp of the fake), else the corp the access token was issued to (also when the
+      token has expired or was invalidated); ``None`` when unknown.
+    * ``body``: the parsed JSON body (``None`` for ``gettoken``, a body that is not a JSON object,
+      or when the fake runs with ``record_bodies=False``).
+    * ``time``: arrival time by the fake's clock.
+    * ``errcode``: the errcode answered (or computed, for ``drop(after=True)``); ``None`` while in
+      flight and for answers without JSON (HTTP error page, dropped before handling, 404).
+    * ``http_status``: the HTTP status answered; ``None`` while in flight or when dropped.
+    * ``dropped``: the connection was closed without an answer.
+    * ``faults``: labels of the injected faults that hit this call (see ``Faults.fired``).
+    """
+
+    method: str
+    path: str
+    corp_id: str | None
+    time: float
+    body: dict[str, Any] | None = None
+    errcode: int | None = None
+    http_status: int | None = None
+    dropped: bool = False
+    faults: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        """Whether the call was answered (or dropped)."""
+        return self.dropped or self.http_status is not None
