@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests lint typecheck demo`` (``bench`` comes with the benchmarks)."""
+"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck`` and ``demo``."""
 
 from __future__ import annotations
 

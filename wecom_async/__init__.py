@@ -1,8 +1,18 @@
 """wecom_async: the asyncio-native client for the WeCom (企业微信) server API."""
 
+from ._ratelimit import RateLimits
+from ._retry import RetryPolicy
 from ._tokens import AccessToken, MemoryTokenStore, TokenStore
 from ._transport import SessionPool
 from ._version import __version__
+from .batching import (
+    BulkFetchError,
+    BulkProgress,
+    BulkResult,
+    ChunkFailure,
+    ChunkResult,
+    ScheduleStream,
+)
 from .client import WeComClient
 from .errors import (
     AccessTokenError,
@@ -45,6 +55,11 @@ __all__ = [
     "AccessToken",
     "AccessTokenError",
     "Attendee",
+    "BulkFetchError",
+    "BulkProgress",
+    "BulkResult",
+    "ChunkFailure",
+    "ChunkResult",
     "ConcurrencyLimitError",
     "DataVersionConflictError",
     "ExcludeTime",
@@ -57,13 +72,16 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
+    "RateLimits",
     "Reminders",
     "RepeatType",
     "ResourceDeletedError",
     "ResponseDecodeError",
     "ResponseStatus",
+    "RetryPolicy",
     "Schedule",
     "ScheduleStatus",
+    "ScheduleStream",
     "Schedules",
     "ServerBusyError",
     "SessionPool",

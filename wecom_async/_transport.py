@@ -131,7 +131,8 @@ def _wrap(
     secrets = [s for s in secrets if s]
     exc.args = tuple(_scrub(a, secrets) if isinstance(a, str) else a for a in exc.args)
     detail = _scrub(str(exc), secrets)
-    error = cls(f"{what} ({type(exc).__name__}: {detail})", path=path, request_sent=request_sent)
+    described = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    error = cls(f"{what} ({described})", path=path, request_sent=request_sent)
     # Chain the original only when nothing in it still shows a secret (some aiohttp errors keep
     # the URL in attributes that their str() and repr() print).
     text = f"{exc!s} {exc!r}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -15,9 +16,19 @@ from yarl import URL
 
 from . import _converter, _sansio
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from ._ratelimit import APILimiter, RateLimits, limiter_for
+from ._retry import CallStats, RetryPolicy
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import SessionPool, send
-from .errors import AccessTokenError, ResponseDecodeError
+from .errors import (
+    AccessTokenError,
+    APIConnectionError,
+    ConcurrencyLimitError,
+    FrequencyLimitError,
+    HTTPStatusError,
+    ResponseDecodeError,
+    WeComAPIError,
+)
 from .resources.schedules import Schedules
 
 __all__ = ["WeComClient"]
@@ -53,6 +64,19 @@ class _Options:
     """What ``with_options()`` and per-call arguments can override."""
 
     timeout: aiohttp.ClientTimeout
+    retry: RetryPolicy
+
+    def override(
+        self, *, timeout: TimeoutLike | None = None, max_retries: int | None = None
+    ) -> _Options:
+        if timeout is None and max_retries is None:
+            return self
+        return _Options(
+            timeout=self.timeout if timeout is None else _as_timeout(timeout),
+            retry=self.retry
+            if max_retries is None
+            else attrs.evolve(self.retry, max_retries=max_retries),
+        )
 
 
 class _Core:
@@ -69,8 +93,12 @@ class _Core:
         token_store: TokenStore,
         clock: Callable[[], float],
         refresh_margin: float,
+        rate_limits: RateLimits,
+        sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self.corp_id = corp_id
+        self.rate_limits = rate_limits
+        self.sleep = sleep
         self.corp_secret = corp_secret
         self.base_url = base_url.rstrip("/")
         self.borrowed_session = session
@@ -92,6 +120,10 @@ class _Core:
         if self.borrowed_session is not None:
             return self.borrowed_session
         return self.pool.session()
+
+    def limiter(self, path: str) -> APILimiter:
+        """The rate limiter of ``path`` for this corp in the running loop (shared by clients)."""
+        return limiter_for(self.corp_id, path, self.rate_limits)
 
     def url(self, path: str, token: str) -> URL:
         if token != self._url_token:
@@ -123,6 +155,10 @@ class _Core:
 class WeComClient:
     """An asyncio client for one WeCom app (corp ID + secret).
 
+    Calls are rate-limited per (corp, API path) by ``rate_limits`` (WeCom's documented quotas by
+    default) and retried by ``retry`` (see :class:`RetryPolicy`); ``max_retries`` is a shortcut
+    for changing only the retry count. ``sleep`` is what backoff awaits (injectable for tests).
+
     ``async with WeComClient(...) as client:`` closes what the client opened. By default the
     client owns an aiohttp session (through its own :class:`SessionPool`); given ``session=`` or
     ``pool=``, it borrows them and never closes them, so many clients (one per corp or app) can
@@ -148,6 +184,10 @@ class WeComClient:
         token_store: TokenStore | None = None,
         clock: Callable[[], float] = time.time,
         token_refresh_margin: float = 300.0,
+        rate_limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not corp_id or not corp_secret:
             raise ValueError("corp_id and corp_secret are required")
@@ -162,8 +202,12 @@ class WeComClient:
             token_store=token_store if token_store is not None else MemoryTokenStore(),
             clock=clock,
             refresh_margin=token_refresh_margin,
+            rate_limits=rate_limits if rate_limits is not None else RateLimits(),
+            sleep=sleep,
         )
-        self._options = _Options(timeout=_as_timeout(timeout))
+        self._options = _Options(
+            timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
+        ).override(max_retries=max_retries)
         self._derived = False
         self.schedules = Schedules(self)
 
@@ -183,17 +227,22 @@ class WeComClient:
         """The access-token manager (``fetches`` counts gettoken calls)."""
         return self._core.tokens
 
-    def with_options(self, *, timeout: TimeoutLike | None = None) -> WeComClient:
-        """A client sharing this one's session and tokens, with other defaults.
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> WeComClient:
+        """A client sharing this one's session, tokens and limiters, with other defaults.
 
+        ``retry`` replaces the retry policy; ``max_retries`` changes only its retry count.
         The derived client owns nothing: closing it does nothing; close the original.
         """
         derived = object.__new__(WeComClient)
         derived._core = self._core
-        derived._options = attrs.evolve(
-            self._options,
-            timeout=self._options.timeout if timeout is None else _as_timeout(timeout),
-        )
+        options = self._options if retry is None else attrs.evolve(self._options, retry=retry)
+        derived._options = options.override(timeout=timeout, max_retries=max_retries)
         derived._derived = True
         derived.schedules = Schedules(derived)
         return derived
@@ -224,7 +273,9 @@ class WeComClient:
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
+        idempotent: bool = False,
         timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]: ...
 
     @overload
@@ -234,7 +285,9 @@ class WeComClient:
         body: Mapping[str, Any] | None = None,
         *,
         response_model: type[R],
+        idempotent: bool = False,
         timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
     ) -> R: ...
 
     async def request(
@@ -243,42 +296,96 @@ class WeComClient:
         body: Mapping[str, Any] | None = None,
         *,
         response_model: type[R] | None = None,
+        idempotent: bool = False,
         timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any] | R:
         """Call any API path (``"oa/schedule/get"``) that has no method yet.
 
         ``body`` is sent as JSON; the answer is returned as a dict, or decoded into
         ``response_model`` (an attrs class with ``errcode``/``errmsg``). errcode ≠ 0 raises
-        as for every other call. Calls through here are treated as not idempotent.
+        as for every other call. Pass ``idempotent=True`` for reads, so that failures after the
+        request may have reached WeCom (timeouts, resets, 5xx) are retried too.
         """
         path = path.strip("/")
         data = _converter.encode(dict(body or {}))
-        if response_model is None:
-            return await self._call(path, data, partial(_sansio.decode_json, path=path), timeout)
-        return await self._call(path, data, _sansio.model_decoder(response_model, path), timeout)
+        decode: Decode[Any] = (
+            partial(_sansio.decode_json, path=path)
+            if response_model is None
+            else _sansio.model_decoder(response_model, path)
+        )
+        result: dict[str, Any] | R = await self._call(
+            path, data, decode, idempotent=idempotent, timeout=timeout, max_retries=max_retries
+        )
+        return result
 
     async def _call(
-        self, path: str, body: bytes, decode: Decode[T], timeout: TimeoutLike | None
+        self,
+        path: str,
+        body: bytes,
+        decode: Decode[T],
+        *,
+        idempotent: bool,
+        timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
+        stats: CallStats | None = None,
     ) -> T:
         """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
 
-        A 40014/42001 answer (token revoked or expired early) invalidates the token, fetches a
-        new one and sends the call once more: WeCom rejected the call before acting on it.
+        Every attempt, retries included, takes a slot of the API's rate limiter. A 40014/42001
+        answer (token revoked or expired early) invalidates the token and resends once: WeCom
+        rejected the call before acting on it. Other failures go to the retry policy.
         """
-        tokens = self._core.tokens
+        options = self._options.override(timeout=timeout, max_retries=max_retries)
+        policy = options.retry
+        core = self._core
+        limiter = core.limiter(path)
+        tokens = core.tokens
         token = await tokens.get()
-        status, raw = await self._post(path, body, token, timeout)
-        try:
-            return decode(status, raw)
-        except AccessTokenError as exc:
-            logger.debug("errcode %s on %s: refreshing the token once", exc.errcode, path)
-            await tokens.invalidate(token)
-        token = await tokens.get()
-        status, raw = await self._post(path, body, token, timeout)
-        return decode(status, raw)
+        token_refreshed = False
+        retry_number = 0
+        while True:
+            try:
+                async with limiter.slot() as slot:
+                    if stats is not None:
+                        stats.calls += 1
+                    status, raw = await self._post(path, body, token, options.timeout)
+                result = decode(status, raw)
+            except AccessTokenError as exc:
+                if token_refreshed or exc.errcode == 41001:
+                    raise
+                logger.debug("errcode %s on %s: refreshing the token once", exc.errcode, path)
+                token_refreshed = True
+                await tokens.invalidate(token)
+                token = await tokens.get()
+                continue
+            except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
+                if isinstance(exc, FrequencyLimitError):
+                    limiter.cool_down(policy.frequency_block_seconds, slot)
+                elif isinstance(exc, ConcurrencyLimitError):
+                    limiter.on_concurrency_limited(slot)
+                delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
+                if delay is None:
+                    raise
+                retry_number += 1
+                if stats is not None:
+                    stats.retries += 1
+                logger.debug(
+                    "retry %d/%d of %s in %.2f s after %s",
+                    retry_number,
+                    policy.max_retries,
+                    path,
+                    delay,
+                    _describe(exc),
+                )
+                await core.sleep(delay)
+                token = await tokens.get()
+                continue
+            limiter.on_success()
+            return result
 
     async def _post(
-        self, path: str, body: bytes, token: str, timeout: TimeoutLike | None
+        self, path: str, body: bytes, token: str, timeout: aiohttp.ClientTimeout
     ) -> tuple[int, bytes]:
         core = self._core
         return await send(
@@ -286,7 +393,12 @@ class WeComClient:
             "POST",
             core.url(path, token),
             body,
-            timeout=self._options.timeout if timeout is None else _as_timeout(timeout),
+            timeout=timeout,
             path=path,
             secrets=(token, core.corp_secret),
         )
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line description of a failure, safe to log (our messages carry no secrets)."""
+    return f"{type(exc).__name__}: {exc}"

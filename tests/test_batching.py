@@ -1,0 +1,168 @@
+"""Bulk fetching through the public API: order, duplicates, missing IDs, failures, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from wecom_async import (
+    BulkFetchError,
+    BulkProgress,
+    NotFoundError,
+    ServerBusyError,
+    WeComClient,
+)
+from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext
+
+
+def seed(fake: FakeWeCom, count: int) -> list[str]:
+    return fake.seed_schedules(
+        {"start_time": 1_700_000_000 + i, "end_time": 1_700_003_600 + i, "summary": f"s{i}"}
+        for i in range(count)
+    )
+
+
+async def test_get_many_keeps_first_seen_order_drops_duplicates_lists_missing(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 2500)
+    wanted = [*reversed(ids), "ghost-1", ids[5], "", "ghost-2", ids[7]]
+    seen: list[BulkProgress] = []
+    result = await client.schedules.get_many(wanted, chunk_size=1000, progress=seen.append)
+    assert [s.schedule_id for s in result.schedules] == list(reversed(ids))
+    assert result.missing == ["ghost-1", "", "ghost-2"]
+    assert result.failures == []
+    # 2503 distinct IDs in chunks of 1000; the empty one is never sent
+    assert fake.calls("oa/schedule/get") == 3
+    bodies = [r.body for r in fake.requests if r.path == "oa/schedule/get"]
+    assert [len(b["schedule_id_list"]) for b in bodies if b] == [1000, 1000, 502]
+    last = seen[-1]
+    assert (last.chunks_done, last.ids_done, last.schedules, last.missing) == (3, 2503, 2500, 3)
+    assert (last.duplicates, last.calls, last.retries) == (2, 3, 0)
+    assert result.progress == last
+
+
+async def test_iter_many_streams_from_an_async_generator(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 1200)
+
+    async def source() -> AsyncIterator[str]:
+        for schedule_id in ids:
+            yield schedule_id
+            if schedule_id == ids[600]:
+                await asyncio.sleep(0)
+
+    stream = client.schedules.iter_many(source(), chunk_size=100, concurrency=4)
+    got = [s.schedule_id async for s in stream]
+    assert got == ids
+    assert stream.missing == []
+    assert 1 < stream.peak_in_flight <= 4
+    assert stream.progress().chunks_done == 12
+
+
+async def test_unordered_stream_yields_every_schedule_once(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 900)
+    fake.faults.latency(0.05, times=1, path="oa/schedule/get")  # the first chunk is slow
+    stream = client.schedules.iter_many(ids, chunk_size=100, ordered=False)
+    got = [s.schedule_id async for s in stream]
+    assert sorted(got) == sorted(ids)
+    assert got != ids  # the slow first chunk came out later
+
+
+async def test_transient_failures_are_retried_inside_chunks(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 3000)
+    fake.faults.errcode(-1, times=2, path="oa/schedule/get")
+    fake.faults.http_status(502, times=1, path="oa/schedule/get")
+    result = await client.schedules.get_many(ids)
+    assert [s.schedule_id for s in result.schedules] == ids
+    assert result.progress.retries == 3
+    assert result.progress.calls == 6
+
+
+async def test_a_failed_chunk_raises_with_its_ids_and_keeps_what_was_fetched(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 500)
+    # Chunk 2 of 5 fails for good: 90461 is not retried.
+    original = fake.endpoints["oa/schedule/get"]
+
+    def flaky(context: HandlerContext, body: dict[str, Any]) -> dict[str, Any]:
+        if body["schedule_id_list"][0] == ids[100]:
+            raise FakeAPIError(90461, "invalid schedule_id")
+        return original(context, body)
+
+    fake.endpoints["oa/schedule/get"] = flaky
+    with pytest.raises(BulkFetchError) as info:
+        await client.schedules.get_many(ids, chunk_size=100, concurrency=2)
+    error = info.value
+    assert error.failed_ids == ids[100:200]
+    assert isinstance(error.__cause__, NotFoundError)
+    assert error.partial is not None
+    assert [s.schedule_id for s in error.partial.schedules] == ids[:100] + ids[200:]
+
+    # Opted in, failures are collected and the rest goes on.
+    result = await client.schedules.get_many(ids, chunk_size=100, on_error="collect")
+    assert result.failed_ids == ids[100:200]
+    assert len(result.schedules) == 400
+
+
+async def test_stream_stops_reading_after_a_failure_and_delivers_what_is_in_flight(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 1000)
+    fake.faults.errcode(-1, times=None, path="oa/schedule/get")  # every call: busy
+    pulled = 0
+
+    def counting() -> Iterator[str]:
+        nonlocal pulled
+        for schedule_id in ids:
+            pulled += 1
+            yield schedule_id
+
+    stream = client.schedules.iter_many(counting(), chunk_size=10, concurrency=3, max_retries=0)
+    with pytest.raises(BulkFetchError) as info:
+        async for _ in stream:
+            pass
+    assert isinstance(info.value.__cause__, ServerBusyError)
+    # It stopped after the chunks in flight: far from reading all 1000 IDs.
+    assert pulled <= 10 * 5
+    failed = info.value.failed_ids
+    assert failed == ids[: len(failed)]
+
+
+async def test_bounded_chunks_in_flight_for_a_large_async_source(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    """A large async source is never read far ahead of the chunks in flight."""
+    total = 1_000_000
+    produced = 0
+    max_ahead = 0
+    stream_ref: list[object] = []
+
+    async def ids() -> AsyncIterator[str]:
+        nonlocal produced, max_ahead
+        for i in range(total):
+            produced += 1
+            if i % 1000 == 0 and stream_ref:
+                done = stream_ref[0].progress().ids_done  # type: ignore[attr-defined]
+                max_ahead = max(max_ahead, produced - done)
+            yield f"unknown-{i}"
+
+    stream = client.schedules.iter_many(ids(), concurrency=4)
+    stream_ref.append(stream)
+    count = 0
+    async for chunk in stream.chunks():
+        count += len(chunk.missing)
+    assert count == total
+    assert stream.peak_in_flight <= 4
+    # at most the chunks in flight plus the one being filled
+    assert max_ahead <= 5 * 1000
+    assert len(stream.missing) == total
