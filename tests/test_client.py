@@ -178,11 +178,17 @@ async def test_rejected_token_is_refreshed_once_and_the_call_resent(
     await client.schedules.add(start_time=1, end_time=2)
     assert fake.gettoken_calls == 2
     assert fake.store.schedule_count() == 2
-    # A second rejection in a row is raised, not looped on.
+    # A second rejection in a row is a retry under the policy, not a loop.
     fake.faults.errcode(errcode, times=2, path="oa/schedule/add")
     with pytest.raises(AccessTokenError):
-        await client.schedules.add(start_time=1, end_time=2)
+        await client.schedules.add(start_time=1, end_time=2, max_retries=0)
     assert fake.gettoken_calls == 3
+    fake.faults.errcode(errcode, times=5, path="oa/schedule/add")
+    with pytest.raises(AccessTokenError):
+        await client.schedules.add(start_time=1, end_time=2)  # 1 resend + 3 retries
+    # one fetch for the token the previous call dropped, then one per rejection but the last
+    assert fake.gettoken_calls == 3 + 1 + 4
+    assert fake.store.schedule_count() == 2
 
 
 async def test_revoked_token_is_replaced_for_every_concurrent_call(

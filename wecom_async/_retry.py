@@ -14,8 +14,9 @@ The rules follow what the request may already have done on the server:
   only when the failure happened before the request could leave (connect phase).
 * Anything else (validation, permissions, not found…) is final.
 
-Token errors (40014/42001) are not handled here: the client refreshes the token and resends
-once, whatever the policy.
+Token errors (40014/42001): the first one of a call is not a retry (the client fetches a new
+token and resends at once, whatever the policy); a further one, after the new token was revoked
+too, is retried like a busy answer.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable
 import attrs
 
 from .errors import (
+    AccessTokenError,
     APIConnectionError,
     ConcurrencyLimitError,
     FrequencyLimitError,
@@ -83,6 +85,9 @@ class RetryPolicy:
             return 0.0
         if isinstance(error, ConcurrencyLimitError):
             return self.backoff(retry_number)
+        if isinstance(error, AccessTokenError):
+            # WeCom rejected the call before acting on it; the client has dropped the token.
+            return self.backoff(retry_number) if error.errcode != 41001 else None
         if isinstance(error, WeComAPIError):
             return self.backoff(retry_number) if error.errcode in self.retry_errcodes else None
         resend_ok = idempotent or self.retry_unsafe

@@ -333,8 +333,9 @@ class WeComClient:
         """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
 
         Every attempt, retries included, takes a slot of the API's rate limiter. A 40014/42001
-        answer (token revoked or expired early) invalidates the token and resends once: WeCom
-        rejected the call before acting on it. Other failures go to the retry policy.
+        answer (token revoked or expired early) invalidates the token and resends at once: WeCom
+        rejected the call before acting on it. A second one (the new token revoked too) is a
+        retry under the policy, like every other failure.
         """
         options = self._options.override(timeout=timeout, max_retries=max_retries)
         policy = options.retry
@@ -351,16 +352,15 @@ class WeComClient:
                         stats.calls += 1
                     status, raw = await self._post(path, body, token, options.timeout)
                 result = decode(status, raw)
-            except AccessTokenError as exc:
-                if token_refreshed or exc.errcode == 41001:
-                    raise
-                logger.debug("errcode %s on %s: refreshing the token once", exc.errcode, path)
-                token_refreshed = True
-                await tokens.invalidate(token)
-                token = await tokens.get()
-                continue
             except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
-                if isinstance(exc, FrequencyLimitError):
+                if isinstance(exc, AccessTokenError) and exc.errcode != 41001:
+                    await tokens.invalidate(token)
+                    if not token_refreshed:
+                        logger.debug("errcode %s on %s: new token, resending", exc.errcode, path)
+                        token_refreshed = True
+                        token = await tokens.get()
+                        continue
+                elif isinstance(exc, FrequencyLimitError):
                     limiter.cool_down(policy.frequency_block_seconds, slot)
                 elif isinstance(exc, ConcurrencyLimitError):
                     limiter.on_concurrency_limited(slot)
