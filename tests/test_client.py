@@ -218,6 +218,17 @@ async def test_expired_token_is_refetched_before_use() -> None:
         assert fake.answered(42001) == 0
 
 
+async def test_transient_gettoken_failures_are_retried_even_for_add(
+    client: WeComClient, fake: FakeWeCom, sleep: RecordingSleep
+) -> None:
+    fake.faults.errcode(-1, times=1, path="gettoken")
+    fake.faults.http_status(502, times=1, path="gettoken")
+    await client.schedules.add(start_time=1, end_time=2)
+    assert fake.gettoken_calls == 3
+    assert fake.store.schedule_count() == 1
+    assert len(sleep.delays) == 2
+
+
 async def test_wrong_secret_fails_fast_without_looping(fake: FakeWeCom) -> None:
     async with WeComClient(
         corp_id=fake.corp_id, corp_secret="wrong", base_url=fake.base_url

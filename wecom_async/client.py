@@ -16,7 +16,7 @@ from yarl import URL
 
 from . import _converter, _sansio
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
-from ._ratelimit import APILimiter, RateLimits, limiter_for
+from ._ratelimit import APILimiter, RateLimits, Slot, limiter_for
 from ._retry import CallStats, RetryPolicy
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import SessionPool, send
@@ -342,29 +342,36 @@ class WeComClient:
         core = self._core
         limiter = core.limiter(path)
         tokens = core.tokens
-        token = await tokens.get()
+        token = ""
         token_refreshed = False
         retry_number = 0
         while True:
+            slot: Slot | None = None
             try:
+                # Inside the loop: a transient gettoken failure is retried like the call.
+                token = await tokens.get()
                 async with limiter.slot() as slot:
                     if stats is not None:
                         stats.calls += 1
                     status, raw = await self._post(path, body, token, options.timeout)
                 result = decode(status, raw)
             except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
-                if isinstance(exc, AccessTokenError) and exc.errcode != 41001:
+                if slot is None:
+                    # gettoken failed: it is a read, safe to resend whatever the call is.
+                    delay = policy.delay_for(exc, retry_number, idempotent=True)
+                elif isinstance(exc, AccessTokenError) and exc.errcode != 41001:
                     await tokens.invalidate(token)
                     if not token_refreshed:
                         logger.debug("errcode %s on %s: new token, resending", exc.errcode, path)
                         token_refreshed = True
-                        token = await tokens.get()
                         continue
-                elif isinstance(exc, FrequencyLimitError):
-                    limiter.cool_down(policy.frequency_block_seconds, slot)
-                elif isinstance(exc, ConcurrencyLimitError):
-                    limiter.on_concurrency_limited(slot)
-                delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
+                    delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
+                else:
+                    if isinstance(exc, FrequencyLimitError):
+                        limiter.cool_down(policy.frequency_block_seconds, slot)
+                    elif isinstance(exc, ConcurrencyLimitError):
+                        limiter.on_concurrency_limited(slot)
+                    delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
                 if delay is None:
                     raise
                 retry_number += 1
@@ -379,7 +386,6 @@ class WeComClient:
                     _describe(exc),
                 )
                 await core.sleep(delay)
-                token = await tokens.get()
                 continue
             limiter.on_success()
             return result
