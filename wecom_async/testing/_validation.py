@@ -66,6 +66,8 @@ __all__ = [
     "utf8_len",
 ]
 
+# The documented limits, stated again on purpose rather than imported from wecom_async.models:
+# the fake is an independent reading of the docs, so a wrong limit in the client fails a test.
 UINT32_MAX = 2**32 - 1
 MAX_ATTENDEES = 1000
 MAX_ADMINS = 3
