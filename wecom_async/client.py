@@ -29,6 +29,7 @@ from .errors import (
     ResponseDecodeError,
     WeComAPIError,
 )
+from .resources.calendars import Calendars
 from .resources.schedules import Schedules
 
 __all__ = ["WeComClient"]
@@ -41,7 +42,7 @@ T = TypeVar("T")
 #: Turns an answer's HTTP status and body into a result or a typed error.
 Decode = Callable[[int, bytes], T]
 
-#: What ``timeout=`` accepts: seconds for the whole call, or an ``aiohttp.ClientTimeout``.
+#: What ``timeout=`` accepts: seconds for each HTTP attempt, or an ``aiohttp.ClientTimeout``.
 TimeoutLike = float | aiohttp.ClientTimeout
 
 
@@ -94,6 +95,7 @@ class _Core:
         clock: Callable[[], float],
         refresh_margin: float,
         rate_limits: RateLimits,
+        retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self.corp_id = corp_id
@@ -110,6 +112,8 @@ class _Core:
             store=token_store,
             clock=clock,
             refresh_margin=refresh_margin,
+            retry=retry,
+            sleep=sleep,
         )
         self.gettoken_timeout = DEFAULT_TIMEOUT
         # Tokenized URLs are built once per (token, path) and reused until the token changes.
@@ -146,7 +150,11 @@ class _Core:
             path="gettoken",
             secrets=(self.corp_secret,),
         )
-        answer = _sansio.decode_response(status, body, _TokenResponse, "gettoken")
+        try:
+            answer = _sansio.decode_response(status, body, _TokenResponse, "gettoken")
+        except ResponseDecodeError as exc:
+            # The body may hold a token: keep no excerpt of it.
+            raise ResponseDecodeError(str(exc), path="gettoken") from None
         if not answer.access_token or answer.expires_in <= 0:
             raise ResponseDecodeError("gettoken answered without a token", path="gettoken")
         return answer.access_token, answer.expires_in
@@ -164,13 +172,16 @@ class WeComClient:
     ``pool=``, it borrows them and never closes them, so many clients (one per corp or app) can
     share connections.
 
-    ``timeout`` is seconds for a whole call or an ``aiohttp.ClientTimeout``; every endpoint also
-    takes ``timeout=`` per call, and :meth:`with_options` derives a client with other defaults.
+    ``timeout`` (seconds, or an ``aiohttp.ClientTimeout``) bounds each HTTP attempt; retries,
+    their backoff and rate-limiter waits come on top. For a deadline over a whole call, wrap it
+    in ``asyncio.timeout(...)``. Every endpoint also takes ``timeout=`` per call, and
+    :meth:`with_options` derives a client with other defaults.
     ``token_store`` keeps access tokens (in memory by default); ``clock`` is the wall clock used
     for token expiry (injectable for tests).
     """
 
     schedules: Schedules
+    calendars: Calendars
 
     def __init__(
         self,
@@ -193,6 +204,9 @@ class WeComClient:
             raise ValueError("corp_id and corp_secret are required")
         if session is not None and pool is not None:
             raise ValueError("pass session= or pool=, not both")
+        options = _Options(
+            timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
+        ).override(max_retries=max_retries)
         self._core = _Core(
             corp_id=corp_id,
             corp_secret=corp_secret,
@@ -203,13 +217,13 @@ class WeComClient:
             clock=clock,
             refresh_margin=token_refresh_margin,
             rate_limits=rate_limits if rate_limits is not None else RateLimits(),
+            retry=options.retry,
             sleep=sleep,
         )
-        self._options = _Options(
-            timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
-        ).override(max_retries=max_retries)
+        self._options = options
         self._derived = False
         self.schedules = Schedules(self)
+        self.calendars = Calendars(self)
 
     def __repr__(self) -> str:
         return f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r})"
@@ -245,6 +259,7 @@ class WeComClient:
         derived._options = options.override(timeout=timeout, max_retries=max_retries)
         derived._derived = True
         derived.schedules = Schedules(derived)
+        derived.calendars = Calendars(derived)
         return derived
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -337,10 +352,12 @@ class WeComClient:
         rejected the call before acting on it. A second one (the new token revoked too) is a
         retry under the policy, like every other failure.
         """
-        options = self._options.override(timeout=timeout, max_retries=max_retries)
+        options = self._options
+        if timeout is not None or max_retries is not None:
+            options = options.override(timeout=timeout, max_retries=max_retries)
         policy = options.retry
         core = self._core
-        limiter = core.limiter(path)
+        limiter = limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path), inlined
         tokens = core.tokens
         token = ""
         token_refreshed = False
@@ -348,18 +365,31 @@ class WeComClient:
         while True:
             slot: Slot | None = None
             try:
-                # Inside the loop: a transient gettoken failure is retried like the call.
                 token = await tokens.get()
                 async with limiter.slot() as slot:
                     if stats is not None:
                         stats.calls += 1
-                    status, raw = await self._post(path, body, token, options.timeout)
+                    status, raw = await send(
+                        core.session(),
+                        "POST",
+                        core.url(path, token),
+                        body,
+                        timeout=options.timeout,
+                        path=path,
+                        secrets=(token, core.corp_secret),
+                    )
+                if limiter.waiting:
+                    # Calls wait for the slot this one just freed: let the next request leave
+                    # before this answer takes milliseconds to decode (bulk fetches overlap
+                    # decoding with WeCom's latency this way).
+                    await asyncio.sleep(0)
                 result = decode(status, raw)
             except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
                 if slot is None:
-                    # gettoken failed: it is a read, safe to resend whatever the call is.
-                    delay = policy.delay_for(exc, retry_number, idempotent=True)
-                elif isinstance(exc, AccessTokenError) and exc.errcode != 41001:
+                    # gettoken failed after the token manager's own retries (shared by every
+                    # waiting call, so that a failing gettoken is not hammered once per call).
+                    raise
+                if isinstance(exc, AccessTokenError) and exc.errcode != 41001:
                     await tokens.invalidate(token)
                     if not token_refreshed:
                         logger.debug("errcode %s on %s: new token, resending", exc.errcode, path)
@@ -389,20 +419,6 @@ class WeComClient:
                 continue
             limiter.on_success()
             return result
-
-    async def _post(
-        self, path: str, body: bytes, token: str, timeout: aiohttp.ClientTimeout
-    ) -> tuple[int, bytes]:
-        core = self._core
-        return await send(
-            core.session(),
-            "POST",
-            core.url(path, token),
-            body,
-            timeout=timeout,
-            path=path,
-            secrets=(token, core.corp_secret),
-        )
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["WireIntEnum", "from_unix", "to_unix", "tz_from_offset"]
+__all__ = ["WireIntEnum", "from_unix", "id_tuple", "reject_str", "to_unix", "tz_from_offset"]
 
 #: Documented default timezone of schedules: UTC+8 (Beijing).
 DEFAULT_TZ_OFFSET = 8
@@ -51,3 +52,15 @@ def to_unix(value: int | datetime) -> int:
             raise ValueError("naive datetime: give a timezone-aware datetime or Unix seconds")
         return int(value.timestamp())
     return value
+
+
+def reject_str(name: str, values: object) -> None:
+    """A single string where a list of IDs belongs would be sent one character per ID."""
+    if isinstance(values, str):
+        raise TypeError(f"{name} takes a list of IDs, not a single string: {name}=[{values!r}]")
+
+
+def id_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    """A list of IDs as a tuple; a single string is a ``TypeError`` (see :func:`reject_str`)."""
+    reject_str(name, values)
+    return tuple(values)

@@ -1,36 +1,48 @@
-"""Schedule (日程) models: what schedule/add sends and what schedule/get answers.
+"""Schedule (日程) models: what the schedule endpoints send and answer.
 
-Field names and wire types follow the WeCom pages (doc 93703 add, doc 97724 get): times are Unix
+Field names and wire types follow the WeCom pages (doc 93703 add, doc 97720 update, doc 97724 get,
+doc 97725 del, doc 97723 get_by_calendar, docs 97721/97722 attendees): times are Unix
 seconds, 0/1 flags are bools, enumerations are IntEnums that tolerate values added later. The
 classes are frozen attrs classes with slots and no attrs validators or converters, so the fast
 decoder (msgspec) builds them straight from response bytes; requests are checked by the explicit
-``validate`` functions below before anything is sent.
+``validate`` functions below before anything is sent. :class:`Attendee`, the one model answers
+hold by the thousand, is a frozen msgspec Struct that the garbage collector does not track.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
+import msgspec
 
-from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, tz_from_offset
-from ._validation import Checker, fmt_set
+from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, reject_str, tz_from_offset
+from ._validation import UINT32_MAX, Checker, fmt_set
 
 __all__ = [
     "AddScheduleRequest",
     "AddScheduleResponse",
     "Attendee",
+    "DeleteScheduleRequest",
     "ExcludeTime",
+    "GetSchedulesByCalendarRequest",
+    "GetSchedulesByCalendarResponse",
     "GetSchedulesRequest",
     "GetSchedulesResponse",
+    "OKResponse",
+    "OpMode",
     "Reminders",
     "RepeatType",
     "ResponseStatus",
     "Schedule",
+    "ScheduleAttendeesRequest",
     "ScheduleInput",
     "ScheduleStatus",
+    "UpdateScheduleRequest",
+    "UpdateScheduleResponse",
 ]
 
 # --- documented limits (doc 93703) ---------------------------------------------------------
@@ -42,6 +54,8 @@ MAX_DESCRIPTION_CHARS = 1000
 MAX_LOCATION_CHARS = 128
 MAX_CAL_ID_BYTES = 64
 MAX_IDS_PER_GET = 1000
+#: get_by_calendar page size (doc 97723): 1…1000; WeCom's default (500) is never relied on.
+MAX_PAGE_SIZE = 1000
 REMIND_BEFORE_EVENT_SECS = frozenset({0, 300, 900, 3600, 86400})
 REMIND_TIME_DIFFS = frozenset({0, -300, -900, -3600, -86400})
 #: Only allowed when ``is_whole_day`` is set: 09:00 that day, two days and one week before.
@@ -56,6 +70,12 @@ class RepeatType(WireIntEnum):
     MONTHLY = 2
     YEARLY = 5
     WORKDAYS = 7
+
+
+_REPEAT_TYPES = frozenset(RepeatType)
+_USERID = operator.attrgetter("userid")
+_DAYS_OF_WEEK = frozenset(range(1, 8))
+_DAYS_OF_MONTH = frozenset(range(1, 32))
 
 
 class ResponseStatus(WireIntEnum):
@@ -75,9 +95,29 @@ class ScheduleStatus(WireIntEnum):
     CANCELLED = 1
 
 
-@attrs.frozen(slots=True)
-class Attendee:
-    """A schedule attendee. Requests send ``userid`` only; responses add ``response_status``."""
+class OpMode(WireIntEnum):
+    """``op_mode`` of update and del: which occurrences of a recurring schedule to touch.
+
+    ``THIS`` and ``THIS_AND_FOLLOWING`` need ``op_start_time``, the start of one occurrence
+    (doc 96204). An update in those modes splits the series: ``THIS`` carves the occurrence out
+    into a new one-off schedule (and excludes it from the series); ``THIS_AND_FOLLOWING`` ends the
+    series before the occurrence and starts a new series there (at the first occurrence it is
+    the same as ``ALL``). A delete in those modes excludes the occurrence, or ends the series.
+    """
+
+    ALL = 0  # 全部
+    THIS = 1  # 仅此日程
+    THIS_AND_FOLLOWING = 2  # 此日程及将来的所有日程
+
+
+class Attendee(msgspec.Struct, frozen=True, gc=False):
+    """A schedule attendee. Requests send ``userid`` only; responses add ``response_status``.
+
+    Immutable and hashable like the attrs models, but a msgspec Struct that the garbage
+    collector does not track (it holds a string and an int: it cannot be part of a reference
+    cycle). A schedule/get answer of 1000 schedules with 5–50 attendees holds ~27,000 of them; as
+    tracked objects they made the collector's passes cost as much as decoding itself.
+    """
 
     userid: str
     response_status: ResponseStatus = ResponseStatus.PENDING
@@ -130,11 +170,10 @@ class Reminders:
 
     def validate(self, check: Checker, path: str, *, is_whole_day: bool) -> None:
         """Append every broken documented limit to ``check``."""
-        check.one_of(
-            f"{path}.remind_before_event_secs",
-            self.remind_before_event_secs,
-            REMIND_BEFORE_EVENT_SECS,
-        )
+        # As in ScheduleInput.validate: a rule's field path is only built when it may fail.
+        secs = self.remind_before_event_secs
+        if secs not in REMIND_BEFORE_EVENT_SECS:
+            check.one_of(f"{path}.remind_before_event_secs", secs, REMIND_BEFORE_EVENT_SECS)
         allowed = REMIND_TIME_DIFFS_WHOLE_DAY if is_whole_day else REMIND_TIME_DIFFS
         for index, diff in enumerate(self.remind_time_diffs):
             if diff not in allowed:
@@ -143,14 +182,22 @@ class Reminders:
                     f"{path}.remind_time_diffs[{index}]",
                     f"must be one of {fmt_set(allowed)}, got {diff}{hint}",
                 )
-        check.one_of(f"{path}.repeat_type", int(self.repeat_type), set(RepeatType))
-        check.uint32(f"{path}.repeat_until", self.repeat_until)
-        check.uint32(f"{path}.repeat_interval", self.repeat_interval)
+        repeat_type = int(self.repeat_type)
+        if repeat_type not in _REPEAT_TYPES:
+            check.one_of(f"{path}.repeat_type", repeat_type, _REPEAT_TYPES)
+        until, interval = self.repeat_until, self.repeat_interval
+        if not (type(until) is int and 0 <= until <= UINT32_MAX):
+            check.uint32(f"{path}.repeat_until", until)
+        if not (type(interval) is int and 0 <= interval <= UINT32_MAX):
+            check.uint32(f"{path}.repeat_interval", interval)
         if self.is_custom_repeat and self.repeat_interval < 1:
             check.add(f"{path}.repeat_interval", "custom repeats need repeat_interval ≥ 1")
-        check.each_in_range(f"{path}.repeat_day_of_week", self.repeat_day_of_week, 1, 7)
-        check.each_in_range(f"{path}.repeat_day_of_month", self.repeat_day_of_month, 1, 31)
-        check.int_range(f"{path}.timezone", self.timezone, -12, 12)
+        if not _DAYS_OF_WEEK.issuperset(self.repeat_day_of_week):
+            check.each_in_range(f"{path}.repeat_day_of_week", self.repeat_day_of_week, 1, 7)
+        if not _DAYS_OF_MONTH.issuperset(self.repeat_day_of_month):
+            check.each_in_range(f"{path}.repeat_day_of_month", self.repeat_day_of_month, 1, 31)
+        if not (type(self.timezone) is int and -12 <= self.timezone <= 12):
+            check.int_range(f"{path}.timezone", self.timezone, -12, 12)
 
 
 @attrs.frozen(slots=True)
@@ -199,10 +246,12 @@ class Schedule:
 
 @attrs.frozen(slots=True)
 class ScheduleInput:
-    """The writable fields of a schedule, as schedule/add sends them.
+    """The writable fields of a schedule, as schedule/add and schedule/update send them.
 
     ``None`` means "not set": the field is left out of the request. Build it through
-    ``client.schedules.add(...)``, which also accepts datetimes and plain user-ID strings.
+    ``client.schedules.add(...)`` or ``update(...)``, which also accept datetimes and plain
+    user-ID strings. ``schedule_id`` is for update only (it names the schedule); ``cal_id`` is
+    for add only (a schedule cannot move to another calendar).
     """
 
     start_time: int
@@ -215,31 +264,60 @@ class ScheduleInput:
     location: str | None = None
     cal_id: str | None = None
     is_whole_day: bool | None = None
+    schedule_id: str | None = None
 
-    def validate(self, check: Checker, path: str = "schedule") -> None:
-        """Append every broken documented limit to ``check``."""
-        check.uint32(f"{path}.start_time", self.start_time)
-        check.uint32(f"{path}.end_time", self.end_time)
-        times = {f"{path}.start_time", f"{path}.end_time"}
-        if self.end_time < self.start_time and not any(p.path in times for p in check.problems):
-            check.add(f"{path}.end_time", "must not be before start_time")
+    def validate(
+        self, check: Checker, path: str = "schedule", *, skip_attendees: bool = False
+    ) -> None:
+        """Append every broken documented limit to ``check``.
+
+        With ``skip_attendees`` (an update keeping the stored attendees) the admins cannot be
+        checked against the attendees here: WeCom checks them against the attendees it keeps.
+        """
+        # Each rule is skipped when its value is certainly fine (no field path is built then);
+        # otherwise the Checker decides and words the problem. The order of problems is kept.
+        start, end = self.start_time, self.end_time
+        if not (type(start) is int and 0 <= start <= UINT32_MAX):
+            check.uint32(f"{path}.start_time", start)
+        if not (type(end) is int and 0 <= end <= UINT32_MAX):
+            check.uint32(f"{path}.end_time", end)
+        if end < start:
+            times = {f"{path}.start_time", f"{path}.end_time"}
+            if not any(p.path in times for p in check.problems):
+                check.add(f"{path}.end_time", "must not be before start_time")
         attendee_ids: set[str] = set()
-        if self.attendees is not None:
-            check.max_items(f"{path}.attendees", self.attendees, MAX_ATTENDEES)
-            for index, attendee in enumerate(self.attendees):
-                _check_userid(check, f"{path}.attendees[{index}].userid", attendee.userid)
-                attendee_ids.add(attendee.userid)
-        if self.admins is not None:
-            check.max_items(f"{path}.admins", self.admins, MAX_ADMINS)
-            for index, admin in enumerate(self.admins):
-                _check_userid(check, f"{path}.admins[{index}]", admin)
-                if admin not in attendee_ids:
+        attendees = self.attendees
+        if attendees is not None:
+            if len(attendees) > MAX_ATTENDEES:
+                check.max_items(f"{path}.attendees", attendees, MAX_ATTENDEES)
+            userids = list(map(_USERID, attendees))
+            if not _plain_userids(userids):
+                for index, userid in enumerate(userids):
+                    _check_userid(check, f"{path}.attendees[{index}].userid", userid)
+            attendee_ids = set(userids)
+        admins = self.admins
+        if admins is not None:
+            if len(admins) > MAX_ADMINS:
+                check.max_items(f"{path}.admins", admins, MAX_ADMINS)
+            plain = _plain_userids(admins)
+            for index, admin in enumerate(admins):
+                if not plain:
+                    _check_userid(check, f"{path}.admins[{index}]", admin)
+                if not skip_attendees and admin not in attendee_ids:
                     check.add(f"{path}.admins[{index}]", f"admin {admin!r} must be an attendee")
-        check.max_chars(f"{path}.summary", self.summary, MAX_SUMMARY_CHARS)
-        check.max_chars(f"{path}.description", self.description, MAX_DESCRIPTION_CHARS)
-        check.max_chars(f"{path}.location", self.location, MAX_LOCATION_CHARS)
-        check.not_empty(f"{path}.cal_id", self.cal_id)
-        check.max_bytes(f"{path}.cal_id", self.cal_id, MAX_CAL_ID_BYTES)
+        summary, description, location = self.summary, self.description, self.location
+        if summary is not None and len(summary) > MAX_SUMMARY_CHARS:
+            check.max_chars(f"{path}.summary", summary, MAX_SUMMARY_CHARS)
+        if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
+            check.max_chars(f"{path}.description", description, MAX_DESCRIPTION_CHARS)
+        if location is not None and len(location) > MAX_LOCATION_CHARS:
+            check.max_chars(f"{path}.location", location, MAX_LOCATION_CHARS)
+        cal_id = self.cal_id
+        if cal_id is not None and not (
+            type(cal_id) is str and cal_id and _fits(cal_id, MAX_CAL_ID_BYTES)
+        ):
+            check.not_empty(f"{path}.cal_id", cal_id)
+            check.max_bytes(f"{path}.cal_id", cal_id, MAX_CAL_ID_BYTES)
         if self.reminders is not None:
             self.reminders.validate(
                 check, f"{path}.reminders", is_whole_day=bool(self.is_whole_day)
@@ -249,6 +327,32 @@ class ScheduleInput:
 def _check_userid(check: Checker, path: str, userid: str) -> None:
     check.not_empty(path, userid)
     check.max_bytes(path, userid, MAX_USERID_BYTES)
+
+
+# Quick sufficient conditions: True means the rule has nothing to say about the value, so the
+# (slower) Checker call and its field path can be skipped. False means "ask the Checker".
+
+
+def _fits(text: str, max_bytes: int) -> bool:
+    """Whether *text* is certainly at most *max_bytes* long in UTF-8 (without encoding it)."""
+    return len(text) <= max_bytes >> 2 or (text.isascii() and len(text) <= max_bytes)
+
+
+def _plain_userids(userids: Sequence[object]) -> bool:
+    """Whether every user ID is certainly fine: a non-empty string of at most 64 bytes in UTF-8.
+
+    Without a Python-level step per ID (a schedule may have 1000 attendees).
+    """
+    if not userids:
+        return True
+    try:
+        joined = "".join(userids)  # type: ignore[arg-type]  # TypeError if one is no string
+    except TypeError:
+        return False
+    if "" in userids:
+        return False
+    longest = max(map(len, userids))  # type: ignore[arg-type]
+    return longest <= MAX_USERID_BYTES >> 2 or (longest <= MAX_USERID_BYTES and joined.isascii())
 
 
 # --- request and response envelopes --------------------------------------------------------
@@ -268,6 +372,8 @@ class AddScheduleRequest:
         """
         check = Checker() if check is None else check
         self.schedule.validate(check)
+        if self.schedule.schedule_id is not None:
+            check.add("schedule.schedule_id", "chosen by WeCom: leave it out of an add")
         check.uint32("agentid", self.agentid)
         check.raise_if_any("schedule/add request")
 
@@ -290,8 +396,9 @@ class GetSchedulesRequest:
         if not self.schedule_id_list:
             check.add("schedule_id_list", "must not be empty")
         check.max_items("schedule_id_list", self.schedule_id_list, MAX_IDS_PER_GET)
-        for index, schedule_id in enumerate(self.schedule_id_list):
-            check.not_empty(f"schedule_id_list[{index}]", schedule_id)
+        if "" in self.schedule_id_list:  # only then build the paths (1000 IDs a call)
+            for index, schedule_id in enumerate(self.schedule_id_list):
+                check.not_empty(f"schedule_id_list[{index}]", schedule_id)
         check.raise_if_any("schedule/get request")
 
 
@@ -302,6 +409,144 @@ class GetSchedulesResponse:
     schedule_list: tuple[Schedule, ...] = ()
 
 
+@attrs.frozen(slots=True)
+class OKResponse:
+    """An answer with nothing besides errcode/errmsg (schedule/del, the attendee calls…)."""
+
+    errcode: int = 0
+    errmsg: str = ""
+
+
+def _check_op(check: Checker, op_mode: OpMode | None, op_start_time: int | None) -> None:
+    """The rules of ``op_mode``/``op_start_time`` shared by update and del (doc 96204).
+
+    Assumption: WeCom ignores ``op_start_time`` in mode ALL (the docs say it only takes effect
+    in modes THIS and THIS_AND_FOLLOWING); sending it there is reported as a caller's mistake.
+    """
+    mode = OpMode(OpMode.ALL if op_mode is None else op_mode)
+    check.one_of("op_mode", int(mode), set(OpMode))
+    if mode in (OpMode.THIS, OpMode.THIS_AND_FOLLOWING):
+        if op_start_time is None:
+            check.add("op_start_time", f"required with op_mode {mode.name}")
+    elif op_start_time is not None:
+        check.add("op_start_time", "only with op_mode THIS or THIS_AND_FOLLOWING")
+    check.uint32("op_start_time", op_start_time)
+
+
+@attrs.frozen(slots=True)
+class UpdateScheduleRequest:
+    """Body of schedule/update: overwrites the schedule (fields left out are cleared).
+
+    ``skip_attendees`` keeps the stored attendees (and their answers); ``attendees`` must then be
+    left out. ``op_mode``/``op_start_time`` choose the occurrences of a recurring schedule.
+    """
+
+    schedule: ScheduleInput
+    skip_attendees: bool | None = None
+    op_mode: OpMode | None = None
+    op_start_time: int | None = None
+
+    def validate(self, check: Checker | None = None) -> None:
+        """Raise :class:`~wecom_async.ValidationError` listing every broken limit."""
+        check = Checker() if check is None else check
+        schedule = self.schedule
+        skip = bool(self.skip_attendees)
+        if schedule.schedule_id is None:
+            check.add("schedule.schedule_id", "required")
+        check.not_empty("schedule.schedule_id", schedule.schedule_id)
+        schedule.validate(check, skip_attendees=skip)
+        if schedule.cal_id is not None:
+            check.add("schedule.cal_id", "cannot change: a schedule stays in its calendar")
+        if skip and schedule.attendees is not None:
+            check.add("schedule.attendees", "must be left out with skip_attendees")
+        _check_op(check, self.op_mode, self.op_start_time)
+        reminders = schedule.reminders
+        if self.op_mode == OpMode.THIS and reminders is not None and reminders.is_repeat:
+            check.add(
+                "schedule.reminders.is_repeat",
+                "op_mode THIS makes the occurrence a one-off schedule: it cannot repeat",
+            )
+        check.raise_if_any("schedule/update request")
+
+
+@attrs.frozen(slots=True)
+class UpdateScheduleResponse:
+    """``schedule_id`` is the new schedule split off by op_mode THIS/THIS_AND_FOLLOWING."""
+
+    errcode: int = 0
+    errmsg: str = ""
+    schedule_id: str = ""
+
+
+@attrs.frozen(slots=True)
+class DeleteScheduleRequest:
+    """Body of schedule/del (cancels the schedule, or some occurrences of a recurring one)."""
+
+    schedule_id: str
+    op_mode: OpMode | None = None
+    op_start_time: int | None = None
+
+    def validate(self, check: Checker | None = None) -> None:
+        """Raise :class:`~wecom_async.ValidationError` listing every broken limit."""
+        check = Checker() if check is None else check
+        check.not_empty("schedule_id", self.schedule_id)
+        _check_op(check, self.op_mode, self.op_start_time)
+        check.raise_if_any("schedule/del request")
+
+
+@attrs.frozen(slots=True)
+class ScheduleAttendeesRequest:
+    """Body of schedule/add_attendees and schedule/del_attendees: 1 to 1000 users."""
+
+    schedule_id: str
+    attendees: tuple[Attendee, ...]
+
+    def validate(self, model: str = "schedule attendees request") -> None:
+        """Raise :class:`~wecom_async.ValidationError` listing every broken limit.
+
+        Assumption: an empty list is a caller's mistake (WeCom's answer to it is undocumented).
+        """
+        check = Checker()
+        check.not_empty("schedule_id", self.schedule_id)
+        if not self.attendees:
+            check.add("attendees", "must not be empty")
+        check.max_items("attendees", self.attendees, MAX_ATTENDEES)
+        for index, attendee in enumerate(self.attendees):
+            _check_userid(check, f"attendees[{index}].userid", attendee.userid)
+        check.raise_if_any(model)
+
+
+@attrs.frozen(slots=True)
+class GetSchedulesByCalendarRequest:
+    """Body of schedule/get_by_calendar. Both paging fields are always sent (no defaults)."""
+
+    cal_id: str
+    offset: int
+    limit: int
+
+    def validate(self) -> None:
+        check = Checker()
+        check.not_empty("cal_id", self.cal_id)
+        check.max_bytes("cal_id", self.cal_id, MAX_CAL_ID_BYTES)
+        check.uint32("offset", self.offset)
+        check.int_range("limit", self.limit, 1, MAX_PAGE_SIZE)
+        check.raise_if_any("schedule/get_by_calendar request")
+
+
+@attrs.frozen(slots=True)
+class GetSchedulesByCalendarResponse:
+    errcode: int = 0
+    errmsg: str = ""
+    schedule_list: tuple[Schedule, ...] = ()
+
+
 def normalize_attendees(values: Iterable[str | Attendee]) -> tuple[Attendee, ...]:
     """User-ID strings or :class:`Attendee` objects → a tuple of :class:`Attendee`."""
-    return tuple(v if isinstance(v, Attendee) else Attendee(v) for v in values)
+    reject_str("attendees", values)
+    # ``type(v) is str`` first: isinstance against a Struct class costs more than the Attendee.
+    return tuple(
+        [
+            Attendee(v) if type(v) is str else v if isinstance(v, Attendee) else Attendee(v)
+            for v in values
+        ]
+    )

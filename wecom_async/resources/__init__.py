@@ -1,5 +1,6 @@
 """One class per API area, reached as attributes of the client (``client.schedules``)."""
 
-from .schedules import Schedules
+from .calendars import Calendars
+from .schedules import ScheduleListing, Schedules
 
-__all__ = ["Schedules"]
+__all__ = ["Calendars", "ScheduleListing", "Schedules"]

@@ -1,8 +1,10 @@
 """A fake WeCom (企业微信) server for tests: ``async with FakeWeCom() as fake: …``.
 
-It listens on loopback and speaks the wire format of the real API (``/cgi-bin/gettoken``,
-``/cgi-bin/oa/schedule/add``, ``/cgi-bin/oa/schedule/get``), so this package's client and other
-WeCom SDKs can be pointed at ``fake.base_url`` with ``fake.corp_id``/``fake.corp_secret``.
+It listens on loopback and speaks the wire format of the real API (``/cgi-bin/gettoken``, the
+schedule endpoints ``oa/schedule/add``, ``get``, ``update``, ``del``, ``add_attendees``,
+``del_attendees``, ``get_by_calendar`` and the calendar endpoints ``oa/calendar/add``,
+``update``, ``get``, ``del``), so this package's client and other WeCom SDKs can be pointed at
+``fake.base_url`` with ``fake.corp_id``/``fake.corp_secret``.
 Test knobs: the request log (``fake.requests``), token control, scripted and random faults
 (``fake.faults``), quotas (45009) and a concurrency limit (45033) on an injectable clock.
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._calendars import CALENDAR_ENDPOINTS
 from ._context import Handler
 from ._schedules import SCHEDULE_ENDPOINTS
 
 __all__ = ["DEFAULT_ENDPOINTS"]
 
-DEFAULT_ENDPOINTS: MappingProxyType[str, Handler] = MappingProxyType({**SCHEDULE_ENDPOINTS})
+DEFAULT_ENDPOINTS: MappingProxyType[str, Handler] = MappingProxyType(
+    {**SCHEDULE_ENDPOINTS, **CALENDAR_ENDPOINTS}
+)

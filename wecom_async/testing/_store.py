@@ -17,6 +17,15 @@ Assumptions (the docs are silent):
   as a set.
 * ``exclude_time_list`` is an output only; ``oa/schedule/add`` ignores it (seeding keeps it).
 * Each corp's default calendar has summary ``"Default calendar"`` and colour ``"#3F51B5"``.
+* A repeated share userid is stored once (first occurrence kept); a share without
+  ``permission`` gets 1 (view), the documented default.
+* Deleting a calendar cancels its schedules (``status`` 1, still readable by schedule/get), and
+  deleting the default calendar leaves the corp without one (schedule/add without ``cal_id``
+  then answers 90708) until a calendar is added with ``set_as_default``.
+* The fake models one app per corp. Calendars added with ``other_app=True`` stand for calendars
+  another app of the corp created: the API treats them (and their schedules) as not this app's.
+* Every userid is a member of the corp except those given to :meth:`Store.mark_unknown_users`
+  (only calendar shares check membership: see ``_calendars``).
 """
 
 from __future__ import annotations
@@ -38,12 +47,14 @@ __all__ = [
     "Store",
     "StoredCalendar",
     "StoredSchedule",
+    "normalize_calendar",
     "normalize_schedule",
 ]
 
 JSONObject = dict[str, Any]
 
 _CAL_ALPHABET = string.ascii_letters + string.digits
+DEFAULT_COLOR = "#3F51B5"
 
 
 def _or(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
@@ -114,11 +125,48 @@ def normalize_schedule(raw: Mapping[str, Any], *, schedule_id: str, cal_id: str)
     }
 
 
+def _shares(raw: Any) -> list[JSONObject]:
+    out: dict[Any, JSONObject] = {}
+    for item in raw or ():
+        if not isinstance(item, Mapping):
+            continue
+        userid = item.get("userid")
+        if userid not in out:
+            out[userid] = {"userid": userid, "permission": _or(item, "permission", 1)}
+    return list(out.values())
+
+
+def normalize_calendar(raw: Mapping[str, Any], *, cal_id: str) -> JSONObject:
+    """The full wire form of a calendar (as ``oa/calendar/get`` lists it) from what was sent.
+
+    *raw* is the ``calendar`` object of an add request (already validated, or trusted data);
+    fields the API does not know are dropped, missing ones get their defaults.
+    """
+    public_range = raw.get("public_range")
+    if not isinstance(public_range, Mapping):
+        public_range = {}
+    return {
+        "cal_id": cal_id,
+        "admins": _unique_strings(_or(raw, "admins", ())),
+        "summary": _or(raw, "summary", ""),
+        "color": _or(raw, "color", DEFAULT_COLOR),
+        "description": _or(raw, "description", ""),
+        "shares": _shares(raw.get("shares")),
+        "is_public": _or(raw, "is_public", 0),
+        "public_range": {
+            "userids": _unique_strings(_or(public_range, "userids", ())),
+            "partyids": _unique_strings(_or(public_range, "partyids", ())),
+        },
+        "is_corp_calendar": _or(raw, "is_corp_calendar", 0),
+    }
+
+
 @dataclass(slots=True)
 class StoredSchedule:
     """One schedule. ``data`` is its wire form (``schedule_id`` included).
 
-    ``sequence`` starts at 1 and is meant to grow with each update (``get_by_calendar`` lists it).
+    ``sequence`` starts at 1 and grows by one with each change (update, del, attendees);
+    ``get_by_calendar`` lists it.
     """
 
     schedule_id: str
@@ -130,13 +178,17 @@ class StoredSchedule:
 
 @dataclass(slots=True)
 class StoredCalendar:
-    """One calendar. ``data`` is its wire form (``cal_id`` included)."""
+    """One calendar. ``data`` is its wire form (``cal_id`` included).
+
+    ``other_app``: created by another app of the corp (this app may not use it).
+    """
 
     cal_id: str
     corp_id: str
     data: JSONObject
     is_default: bool = False
     deleted: bool = False
+    other_app: bool = False
 
 
 @dataclass(slots=True)
@@ -149,6 +201,8 @@ class CorpData:
     schedules: dict[str, StoredSchedule] = field(default_factory=dict)
     #: cal_id -> schedule IDs in that calendar (insertion ordered; values unused).
     by_calendar: dict[str, dict[str, None]] = field(default_factory=dict)
+    #: User IDs that are not members of the corp (see :meth:`Store.mark_unknown_users`).
+    unknown_userids: set[str] = field(default_factory=set)
 
 
 class Store:
@@ -200,9 +254,8 @@ class Store:
         if corp_id in self._corps:
             return self._corps[corp_id]
         corp = self._corps[corp_id] = CorpData(corp_id)
-        cal_id = self.add_calendar(corp_id, summary="Default calendar", color="#3F51B5")
-        corp.calendars[cal_id].is_default = True
-        corp.default_cal_id = cal_id
+        cal_id = self.add_calendar(corp_id, summary="Default calendar", color=DEFAULT_COLOR)
+        self.set_default_calendar(cal_id)
         return corp
 
     def corp(self, corp_id: str | None = None) -> CorpData:
@@ -214,14 +267,19 @@ class Store:
         return self._corps[corp_id]
 
     def default_cal_id(self, corp_id: str | None = None) -> str:
-        """The ID of the default calendar of *corp_id*."""
+        """The ID of the default calendar of *corp_id* (``""`` once it was deleted)."""
         return self.corp(corp_id).default_cal_id
+
+    def mark_unknown_users(self, *userids: str, corp_id: str | None = None) -> None:
+        """Make *userids* not members of *corp_id*: calendar shares naming them are refused."""
+        self.corp(corp_id).unknown_userids.update(userids)
 
     def add_calendar(
         self,
         corp_id: str | None = None,
         *,
         cal_id: str | None = None,
+        other_app: bool = False,
         **fields: Any,
     ) -> str:
         """Create a calendar in *corp_id*; return its ID.
@@ -229,29 +287,41 @@ class Store:
         *fields* are wire fields of a calendar (``summary``, ``color``, ``description``,
         ``admins``, ``is_public``, ``public_range``, ``is_corp_calendar``, ``shares``); the others
         get defaults. *cal_id* picks the ID (``ValueError`` if it is already used anywhere).
+        *other_app* makes it a calendar of another app of the corp.
         """
         corp = self.corp(corp_id)
         if cal_id is None:
             cal_id = self.new_cal_id()
         elif cal_id in self._calendars:
             raise ValueError(f"calendar {cal_id!r} already exists")
-        data: JSONObject = {
-            "cal_id": cal_id,
-            "admins": [],
-            "summary": "",
-            "color": "#3F51B5",
-            "description": "",
-            "is_public": 0,
-            "public_range": {"userids": [], "partyids": []},
-            "is_corp_calendar": 0,
-            "shares": [],
-        }
-        data.update(_copy(fields))
-        data["cal_id"] = cal_id
-        cal = StoredCalendar(cal_id, corp.corp_id, data)
+        data = normalize_calendar(_copy(fields), cal_id=cal_id)
+        cal = StoredCalendar(cal_id, corp.corp_id, data, other_app=other_app)
         self._calendars[cal_id] = corp.calendars[cal_id] = cal
         corp.by_calendar[cal_id] = {}
         return cal_id
+
+    def set_default_calendar(self, cal_id: str) -> None:
+        """Make *cal_id* the default calendar of its corp (``set_as_default``)."""
+        cal = self._calendars[cal_id]
+        corp = self._corps[cal.corp_id]
+        previous = corp.calendars.get(corp.default_cal_id)
+        if previous is not None:
+            previous.is_default = False
+        cal.is_default = True
+        corp.default_cal_id = cal_id
+
+    def delete_calendar(self, cal_id: str) -> None:
+        """Delete *cal_id* as ``oa/calendar/del`` does: its live schedules are cancelled, and
+        the corp has no default calendar any more if it was the default one."""
+        cal = self._calendars[cal_id]
+        corp = self._corps[cal.corp_id]
+        cal.deleted = True
+        for schedule_id in corp.by_calendar[cal_id]:
+            if self._schedules[schedule_id].data["status"] != 1:
+                self.cancel_schedule(schedule_id)
+        if cal.is_default:
+            cal.is_default = False
+            corp.default_cal_id = ""
 
     def calendar_record(self, corp_id: str, cal_id: str) -> StoredCalendar | None:
         """The live calendar *cal_id* if it belongs to *corp_id* (for endpoint handlers)."""
@@ -266,7 +336,7 @@ class Store:
         return cal is not None and not cal.deleted
 
     def get_calendar(self, cal_id: str) -> JSONObject | None:
-        """A copy of the wire form of calendar *cal_id* (any corp), or None."""
+        """A copy of the wire form of calendar *cal_id* (any corp, deleted too), or None."""
         cal = self._calendars.get(cal_id)
         return None if cal is None else _copy(cal.data)
 
