@@ -106,7 +106,12 @@ async def test_a_failed_chunk_raises_with_its_ids_and_keeps_what_was_fetched(
     assert error.failed_ids == ids[100:200]
     assert isinstance(error.__cause__, NotFoundError)
     assert error.partial is not None
-    assert [s.schedule_id for s in error.partial.schedules] == ids[:100] + ids[200:]
+    fetched = [s.schedule_id for s in error.partial.schedules]
+    # What was in flight is kept; reading stopped after the failure (5 chunks in all).
+    assert fetched[:100] == ids[:100]
+    assert fetched[100:] == ids[200 : 200 + len(fetched) - 100]
+    assert fake.calls("oa/schedule/get") < 5
+    assert error.partial.failed_ids == ids[100:200]
 
     # Opted in, failures are collected and the rest goes on.
     result = await client.schedules.get_many(ids, chunk_size=100, on_error="collect")
@@ -166,3 +171,85 @@ async def test_bounded_chunks_in_flight_for_a_large_async_source(
     # at most the chunks in flight plus the one being filled
     assert max_ahead <= 5 * 1000
     assert len(stream.missing) == total
+
+
+async def test_a_single_string_is_refused_where_a_list_of_ids_belongs(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    with pytest.raises(TypeError, match="not a single string"):
+        await client.schedules.get("abc")
+    with pytest.raises(TypeError, match="schedule_ids"):
+        client.schedules.iter_many("abc")
+    with pytest.raises(TypeError, match="attendees"):
+        await client.schedules.add(start_time=1, end_time=2, attendees="alice")
+    with pytest.raises(TypeError, match="admins"):
+        await client.schedules.add(start_time=1, end_time=2, attendees=["a"], admins="a")
+    with pytest.raises(ValueError, match="on_error"):
+        await client.schedules.get_many([], on_error="ignore")  # type: ignore[arg-type]
+    assert fake.calls() == 0
+
+
+async def test_a_failing_source_still_delivers_every_id_it_gave(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 250)
+
+    async def source() -> AsyncIterator[str]:
+        for schedule_id in ids[:230]:
+            yield schedule_id
+        raise OSError("the ID file went away")
+
+    with pytest.raises(BulkFetchError) as info:
+        await client.schedules.get_many(source(), chunk_size=100)
+    error = info.value
+    assert isinstance(error.source_error, OSError)
+    assert error.__cause__ is error.source_error
+    assert error.failures == []
+    assert error.partial is not None
+    # Every ID read before the failure was fetched, including the last, partial chunk.
+    assert [s.schedule_id for s in error.partial.schedules] == ids[:230]
+
+
+async def test_leaving_a_stream_early_cancels_its_calls_and_frees_the_limiter(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 1000)
+    fake.faults.latency(0.05, times=None, path="oa/schedule/get")
+    async with client.schedules.iter_many(ids, chunk_size=10, concurrency=4) as stream:
+        async for _ in stream:
+            break
+    limiter = client._core.limiter("oa/schedule/get")
+    assert limiter.in_flight == 0
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in pending if "_fetch" in repr(t.get_coro())]
+    assert fake.calls("oa/schedule/get") <= 5
+
+
+async def test_finished_chunks_are_delivered_while_a_slow_source_waits(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 300)
+    gate = asyncio.Event()
+    delivered: list[str] = []
+
+    async def source() -> AsyncIterator[str]:
+        for schedule_id in ids[:200]:
+            yield schedule_id
+        await gate.wait()
+        for schedule_id in ids[200:]:
+            yield schedule_id
+
+    async def consume() -> None:
+        async for schedule in client.schedules.iter_many(source(), chunk_size=100):
+            delivered.append(schedule.schedule_id)
+
+    consumer = asyncio.create_task(consume())
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if len(delivered) >= 100:
+            break
+    # The first chunk came out although the window (8 chunks) is far from full.
+    assert delivered[:100] == ids[:100]
+    gate.set()
+    await consumer
+    assert delivered == ids

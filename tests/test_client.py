@@ -12,12 +12,14 @@ import aiohttp
 import pytest
 
 from wecom_async import (
+    AccessToken,
     AccessTokenError,
     APIConnectionError,
     APITimeoutError,
     Attendee,
     HTTPStatusError,
     InvalidCredentialsError,
+    MemoryTokenStore,
     NotFoundError,
     Reminders,
     RepeatType,
@@ -227,6 +229,62 @@ async def test_transient_gettoken_failures_are_retried_even_for_add(
     assert fake.gettoken_calls == 3
     assert fake.store.schedule_count() == 1
     assert len(sleep.delays) == 2
+
+
+async def test_a_failing_gettoken_is_retried_once_for_all_waiting_calls(
+    client: WeComClient, fake: FakeWeCom, sleep: RecordingSleep
+) -> None:
+    fake.faults.errcode(-1, times=2, path="gettoken")
+    results = await asyncio.gather(*(client.schedules.get(["x"]) for _ in range(200)))
+    assert results == [[]] * 200
+    assert fake.gettoken_calls == 3  # one fetch and two retries, shared by all 200 calls
+    assert len(sleep.delays) == 2
+
+
+async def test_gettoken_that_keeps_failing_fails_every_waiting_call_once(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    fake.faults.errcode(-1, times=None, path="gettoken")
+    results = await asyncio.gather(
+        *(client.schedules.get(["x"]) for _ in range(50)), return_exceptions=True
+    )
+    assert all(isinstance(r, ServerBusyError) for r in results)
+    assert fake.gettoken_calls == 4  # 1 + max_retries, not 4 per call
+    assert fake.calls("oa/schedule/get") == 0
+
+
+async def test_remembered_wrong_secret_is_raised_fresh_each_time(fake: FakeWeCom) -> None:
+    async with WeComClient(
+        corp_id=fake.corp_id, corp_secret="wrong", base_url=fake.base_url
+    ) as client:
+        errors = []
+        for _ in range(3):
+            with pytest.raises(InvalidCredentialsError) as info:
+                await client.schedules.get(["x"])
+            errors.append(info.value)
+    assert len({id(e) for e in errors}) == 3
+    depth = len(traceback.extract_tb(errors[-1].__traceback__))
+    assert depth < 20
+    assert fake.gettoken_calls == 1
+
+
+async def test_a_slow_store_cannot_hand_back_a_revoked_token(fake: FakeWeCom) -> None:
+    class SlowStore(MemoryTokenStore):
+        async def get(self, key: str) -> AccessToken | None:
+            await asyncio.sleep(0.01)
+            return await super().get(key)
+
+        async def invalidate(self, key: str, value: str) -> None:
+            await asyncio.sleep(0.01)
+            await super().invalidate(key, value)
+
+    async with connect(fake, token_store=SlowStore(), max_retries=0) as client:
+        await client.schedules.get(["x"])
+        fake.invalidate_tokens()
+        results = await asyncio.gather(
+            *(client.schedules.get(["x"]) for _ in range(20)), return_exceptions=True
+        )
+    assert results == [[]] * 20
 
 
 async def test_wrong_secret_fails_fast_without_looping(fake: FakeWeCom) -> None:

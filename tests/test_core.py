@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import traceback
 
 import aiohttp
 import pytest
@@ -32,8 +33,10 @@ from wecom_async import (
 )
 from wecom_async._sansio import api_url, decode_json, decode_response, gettoken_url
 from wecom_async._tokens import TokenManager, token_key
-from wecom_async._transport import _wrap
+from wecom_async._transport import _wrap, send
 from wecom_async.models import AddScheduleResponse
+
+from .conftest import RecordingSleep
 
 # --- decoding and error mapping ---------------------------------------------------------------
 
@@ -150,7 +153,8 @@ def test_final_errcodes_are_not_retried(errcode: int) -> None:
 
 def test_rate_limit_answers() -> None:
     p = policy()
-    assert p.delay_for(api_error(45009), 0, idempotent=False) == 0.0
+    # 45009: wait out WeCom's block (the minute window), even with the limiter disabled.
+    assert p.delay_for(api_error(45009), 0, idempotent=False) == 60.0
     assert p.delay_for(api_error(45033), 1, idempotent=False) == 1.0
 
 
@@ -172,6 +176,10 @@ def test_transport_failures_are_retried_only_when_safe() -> None:
     assert p.delay_for(HTTPStatusError(404, path="p"), 0, idempotent=True) is None
 
 
+def test_backoff_does_not_overflow_for_huge_retry_counts() -> None:
+    assert policy(backoff_max=8.0).backoff(5000) == 8.0
+
+
 def test_zero_retries_never_retries() -> None:
     assert policy(max_retries=0).delay_for(api_error(-1), 0, idempotent=True) is None
 
@@ -187,7 +195,9 @@ class FakeClock:
         return self.now
 
 
-def manager(fetch_results: list[object], clock: FakeClock) -> tuple[TokenManager, list[int]]:
+def manager(
+    fetch_results: list[object], clock: FakeClock, *, max_retries: int = 0
+) -> tuple[TokenManager, list[int]]:
     calls: list[int] = []
 
     async def fetch() -> tuple[str, int]:
@@ -200,7 +210,14 @@ def manager(fetch_results: list[object], clock: FakeClock) -> tuple[TokenManager
         return result
 
     return (
-        TokenManager(key="k", fetch=fetch, store=MemoryTokenStore(), clock=clock),
+        TokenManager(
+            key="k",
+            fetch=fetch,
+            store=MemoryTokenStore(),
+            clock=clock,
+            retry=policy(max_retries=max_retries),
+            sleep=RecordingSleep(),
+        ),
         calls,
     )
 
@@ -244,6 +261,15 @@ async def test_a_failed_fetch_fails_every_waiter_once() -> None:
     assert len(calls) == 1
     clock.now += 61
     assert await tokens.get() == "t"
+
+
+async def test_transient_fetch_errors_are_retried_by_the_manager() -> None:
+    clock = FakeClock()
+    busy = ServerBusyError(-1, "busy", path="gettoken")
+    tokens, calls = manager([busy, busy, ("t", 7200)], clock, max_retries=2)
+    values = await asyncio.gather(*(tokens.get() for _ in range(100)))
+    assert set(values) == {"t"}
+    assert len(calls) == 3
 
 
 async def test_other_fetch_errors_are_not_remembered() -> None:
@@ -297,3 +323,61 @@ def test_transport_errors_are_scrubbed_of_secrets() -> None:
     assert cause is None
     assert "TOKEN123" not in str(error)
     assert error.request_sent
+
+
+def test_errors_survive_pickling() -> None:
+    errors: list[Exception] = [
+        APIConnectionError("refused", path="p", request_sent=False),
+        APITimeoutError("timeout", path="p", request_sent=True),
+        HTTPStatusError(502, path="p"),
+        ResponseDecodeError("bad", path="p", excerpt=b"<html>"),
+    ]
+    for error in errors:
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error)
+        assert str(again) == str(error)
+        assert vars(again) == vars(error)
+
+
+def test_url_encoded_secrets_are_scrubbed_and_no_raw_context_is_kept() -> None:
+    token = "ab/cd+ef=="
+    encoded = "ab%2Fcd%2Bef%3D%3D"
+    raw = aiohttp.ConnectionTimeoutError(
+        f"Connection timeout to host http://h/cgi-bin/x?access_token={encoded}"
+    )
+    error, cause = _wrap(raw, "x", [token])
+    assert encoded not in str(error) + str(cause)
+    assert token not in str(error) + str(cause)
+
+
+async def test_send_raises_without_the_raw_aiohttp_error_as_context() -> None:
+    """A server that breaks HTTP: aiohttp's error shows the URL with the token."""
+
+    async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(broken, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    token = "TOKEN-XYZ"
+    try:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(APIConnectionError) as info:
+                await send(
+                    session,
+                    "POST",
+                    api_url(f"http://127.0.0.1:{port}", "oa/schedule/get", token),
+                    b"{}",
+                    timeout=aiohttp.ClientTimeout(total=5),
+                    path="oa/schedule/get",
+                    secrets=[token],
+                )
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = info.value
+    assert error.__context__ is None or token not in repr(error.__context__)
+    chain = "".join(traceback.format_exception(error))
+    assert token not in chain

@@ -71,7 +71,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """The delay before retry ``retry_number`` (0 for the first retry), jitter applied."""
-        base = min(self.backoff_max, self.backoff_initial * (2.0**retry_number))
+        base = min(self.backoff_max, self.backoff_initial * (2.0 ** min(retry_number, 64)))
         return base * (1.0 - self.jitter * self.random())
 
     def delay_for(
@@ -81,8 +81,9 @@ class RetryPolicy:
         if retry_number >= self.max_retries:
             return None
         if isinstance(error, FrequencyLimitError):
-            # The limiter's cool-down does the waiting; retry as soon as it allows.
-            return 0.0
+            # WeCom blocks the API for the rest of the window. The limiter's cool-down holds
+            # back every other call for as long; this call waits the same time.
+            return self.frequency_block_seconds
         if isinstance(error, ConcurrencyLimitError):
             return self.backoff(retry_number)
         if isinstance(error, AccessTokenError):

@@ -20,13 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import attrs
 
-from .errors import InvalidCredentialsError
+from ._retry import RetryPolicy
+from .errors import (
+    APIConnectionError,
+    FrequencyLimitError,
+    HTTPStatusError,
+    InvalidCredentialsError,
+    WeComAPIError,
+)
+
+logger = logging.getLogger("wecom_async")
 
 __all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
 
@@ -95,14 +105,19 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         refresh_margin: float = 300.0,
         credential_error_ttl: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._key = key
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._sleep = sleep
         self._fetch = fetch
         self._store = store
         self._clock = clock
         self._margin = refresh_margin
         self._credential_error_ttl = credential_error_ttl
         self._current: AccessToken | None = None
+        self._revoked = ""
         self._inflight: asyncio.Future[str] | None = None
         self._credential_error: tuple[float, InvalidCredentialsError] | None = None
         #: How many times this manager called gettoken.
@@ -119,16 +134,20 @@ class TokenManager:
     async def get(self) -> str:
         """The current token, fetching one if needed: one fetch however many tasks ask.
 
-        Every task waiting on a fetch gets its result or its error. A wrong secret (40001) is
-        remembered for ``credential_error_ttl`` seconds and raised again without calling
-        gettoken, because repeated gettoken failures get the caller's IP blocked for an hour.
+        Every task waiting on a fetch gets its result or its error. Transient gettoken failures
+        (-1, 5xx, connection errors, 45009) are retried here, by the ``retry`` policy, once for
+        all the waiters. A wrong secret (40001) is remembered for ``credential_error_ttl``
+        seconds and raised again without calling gettoken: repeated gettoken failures get the
+        caller's IP blocked for an hour.
         """
         value = self._fresh(self._current)
         if value is not None:
             return value
         failed = self._credential_error
         if failed is not None and self._clock() < failed[0]:
-            raise failed[1]
+            error = failed[1]
+            # A fresh exception each time: re-raising one object would grow its traceback.
+            raise type(error)(error.errcode, error.errmsg, path=error.path)
         inflight = self._inflight
         if inflight is None:
             inflight = self._inflight = asyncio.ensure_future(self._refresh())
@@ -145,16 +164,10 @@ class TokenManager:
     async def _refresh(self) -> str:
         stored = await self._store.get(self._key)
         value = self._fresh(stored)
-        if value is not None:
+        if value is not None and value != self._revoked:
             self._current = stored
             return value
-        try:
-            value, expires_in = await self._fetch()
-        except InvalidCredentialsError as exc:
-            self._credential_error = (self._clock() + self._credential_error_ttl, exc)
-            raise
-        finally:
-            self.fetches += 1
+        value, expires_in = await self._fetch_with_retries()
         self._credential_error = None
         # Refresh early, but never spend more than half the lifetime on the margin.
         lifetime = max(0.0, expires_in - min(self._margin, expires_in / 2))
@@ -163,8 +176,34 @@ class TokenManager:
         self._current = token
         return value
 
+    async def _fetch_with_retries(self) -> tuple[str, int]:
+        retry_number = 0
+        while True:
+            try:
+                return await self._fetch()
+            except InvalidCredentialsError as exc:
+                self._credential_error = (self._clock() + self._credential_error_ttl, exc)
+                raise
+            except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
+                delay = self._retry.delay_for(exc, retry_number, idempotent=True)
+                if delay is None:
+                    raise
+                if isinstance(exc, FrequencyLimitError):
+                    # gettoken has no limiter to cool down: wait out the block here.
+                    delay = max(delay, self._retry.frequency_block_seconds)
+                retry_number += 1
+                logger.debug("retry %d of gettoken in %.2f s after %s", retry_number, delay, exc)
+                await self._sleep(delay)
+            finally:
+                self.fetches += 1
+
     async def invalidate(self, value: str) -> None:
-        """Forget ``value`` (WeCom rejected it) unless a newer token already replaced it."""
+        """Forget ``value`` (WeCom rejected it) unless a newer token already replaced it.
+
+        The value is remembered as revoked, so that a store that still returns it (a shared
+        store, or one that answers slowly) cannot hand it out again.
+        """
+        self._revoked = value
         current = self._current
         if current is not None and current.value == value:
             self._current = None

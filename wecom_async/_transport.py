@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
+from urllib.parse import quote
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._constants import DEFAULT_CONNECTION_LIMIT
@@ -20,7 +22,8 @@ from .errors import APIConnectionError, APITimeoutError
 
 __all__ = ["SessionPool", "send"]
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
+# Built once, read-only: aiohttp would otherwise turn a plain dict into a CIMultiDict per call.
+_JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
 
 
 class SessionPool:
@@ -109,7 +112,9 @@ async def send(
             return resp.status, await resp.read()
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         error, cause = _wrap(exc, path, secrets)
-        raise error from cause
+    # Raised outside the except block, so that the raw aiohttp error (which may show a secret)
+    # is not kept as __context__ either.
+    raise error from cause
 
 
 def _classify(exc: BaseException) -> tuple[type[APIConnectionError], str, bool]:
@@ -128,7 +133,10 @@ def _wrap(
 ) -> tuple[APIConnectionError, BaseException | None]:
     """Our error for ``exc`` and the cause to chain, with every secret scrubbed from both."""
     cls, what, request_sent = _classify(exc)
-    secrets = [s for s in secrets if s]
+    # As sent, and as they appear URL-encoded in the URLs aiohttp prints.
+    secrets = sorted(
+        {v for s in secrets if s for v in (s, quote(s, safe=""))}, key=len, reverse=True
+    )
     exc.args = tuple(_scrub(a, secrets) if isinstance(a, str) else a for a in exc.args)
     detail = _scrub(str(exc), secrets)
     described = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

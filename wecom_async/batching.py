@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from typing import TYPE_CHECKING, Literal
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .errors import WeComError
+from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
 if TYPE_CHECKING:
@@ -97,26 +99,49 @@ class BulkResult:
 
 
 class BulkFetchError(WeComError):
-    """Chunks failed after retries. Nothing is dropped silently:
+    """A bulk fetch could not finish. Nothing is dropped silently:
 
-    ``failures`` lists each failed chunk's IDs and cause (the first cause is also
-    ``__cause__``), ``failed_ids`` all of them, and ``partial`` what was fetched (a
-    :class:`BulkResult` from ``get_many``; None from a stream, which already yielded it).
+    ``failures`` lists each chunk that failed after retries, with its IDs and cause;
+    ``failed_ids`` has all of them. ``source_error`` is set when reading the IDs themselves
+    failed (the IDs read before it were still fetched). ``partial`` is what was fetched (a
+    :class:`BulkResult` from ``get_many``; None from a stream, which already yielded it). The
+    first cause is also ``__cause__``.
     """
 
-    def __init__(self, failures: list[ChunkFailure], *, partial: BulkResult | None = None) -> None:
+    def __init__(
+        self,
+        failures: list[ChunkFailure],
+        *,
+        source_error: BaseException | None = None,
+        partial: BulkResult | None = None,
+    ) -> None:
         self.failures = failures
+        self.source_error = source_error
         self.partial = partial
-        first = failures[0].error
-        count = sum(len(f.ids) for f in failures)
-        super().__init__(
-            f"{len(failures)} chunk(s) of schedule/get failed after retries ({count} IDs); "
-            f"first cause: {type(first).__name__}: {first}"
-        )
+        parts = []
+        if source_error is not None:
+            parts.append(f"reading the IDs failed: {type(source_error).__name__}: {source_error}")
+        if failures:
+            first = failures[0].error
+            count = sum(len(f.ids) for f in failures)
+            parts.append(
+                f"{len(failures)} chunk(s) of schedule/get failed after retries ({count} IDs); "
+                f"first cause: {type(first).__name__}: {first}"
+            )
+        super().__init__("; ".join(parts))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_bulk_error, (self.failures, self.source_error, self.partial))
 
     @property
     def failed_ids(self) -> list[str]:
         return [i for f in self.failures for i in f.ids]
+
+
+def _rebuild_bulk_error(
+    failures: list[ChunkFailure], source_error: BaseException | None, partial: BulkResult | None
+) -> BulkFetchError:
+    return BulkFetchError(failures, source_error=source_error, partial=partial)
 
 
 class _Counters:
@@ -175,6 +200,7 @@ class ScheduleStream:
             raise ValueError(f"chunk_size must be within 1…{MAX_IDS_PER_GET}, got {chunk_size}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        reject_str("schedule_ids", ids)
         if on_error not in ("raise", "collect"):
             raise ValueError(f"on_error must be 'raise' or 'collect', got {on_error!r}")
         self._schedules = schedules
@@ -188,7 +214,7 @@ class ScheduleStream:
         self._max_retries = max_retries
         self._stats = stats
         self._counters = _Counters(stats)
-        self._started = False
+        self._generator: AsyncGenerator[ChunkResult, None] | None = None
         self.missing: list[str] = []
         self.failures: list[ChunkFailure] = []
         #: Most chunks that were in flight at once (for tests and tuning).
@@ -200,41 +226,96 @@ class ScheduleStream:
     def __aiter__(self) -> AsyncIterator[Schedule]:
         return self._schedules_iter()
 
+    async def __aenter__(self) -> ScheduleStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: cancel the chunks in flight and release their limiter slots.
+
+        ``async with client.schedules.iter_many(ids) as stream:`` calls it on leaving, so that
+        breaking out of the loop does not leave calls running until garbage collection.
+        """
+        generator = self._generator
+        if generator is not None:
+            await generator.aclose()
+
     async def _schedules_iter(self) -> AsyncIterator[Schedule]:
         async for chunk in self.chunks():
             for schedule in chunk.schedules:
                 yield schedule
 
-    async def chunks(self) -> AsyncIterator[ChunkResult]:
-        """The fetch chunk by chunk; raises :class:`BulkFetchError` at the end on failures."""
-        if self._started:
+    def chunks(self) -> AsyncIterator[ChunkResult]:
+        """The fetch chunk by chunk, as :class:`ChunkResult` objects.
+
+        At the end it raises :class:`BulkFetchError` if a chunk failed (``on_error="raise"``)
+        or reading the IDs failed; the chunks in flight at that moment are delivered first.
+        """
+        if self._generator is not None:
             raise RuntimeError("a ScheduleStream can be iterated once")
-        self._started = True
+        self._generator = self._run()
+        return self._generator
+
+    async def _run(self) -> AsyncGenerator[ChunkResult, None]:
         in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]]
         in_flight = deque() if self._ordered else set()
         source = _chunked(self._ids, self._chunk_size, self._counters)
+        next_chunk: asyncio.Task[tuple[str, ...]] | None = None
+        source_error: Exception | None = None
+        stop_on_failure = self._on_error == "raise"
         try:
-            async for chunk_ids in source:
+            while not (self.failures and stop_on_failure):
+                if len(in_flight) >= self._concurrency:
+                    yield await self._next_done(in_flight)
+                    continue
+                if next_chunk is None:
+                    next_chunk = asyncio.ensure_future(_next(source))
+                # Wait for the source, but deliver results that finish meanwhile: a slow
+                # source must not hold back what was already fetched.
+                if in_flight:
+                    head = {in_flight[0]} if isinstance(in_flight, deque) else in_flight
+                    await asyncio.wait({next_chunk, *head}, return_when=asyncio.FIRST_COMPLETED)
+                    if _first_done(in_flight):
+                        yield await self._next_done(in_flight)
+                        continue
+                try:
+                    chunk_ids = await next_chunk
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    source_error = exc
+                    break
+                finally:
+                    if next_chunk.done():
+                        next_chunk = None
                 task = asyncio.ensure_future(self._fetch(chunk_ids))
                 if isinstance(in_flight, deque):
                     in_flight.append(task)
                 else:
                     in_flight.add(task)
                 self.peak_in_flight = max(self.peak_in_flight, len(in_flight))
-                while len(in_flight) >= self._concurrency:
-                    yield await self._next_done(in_flight)
-                if self.failures and self._on_error == "raise":
-                    break
             while in_flight:
                 yield await self._next_done(in_flight)
         finally:
-            for task in in_flight:
-                task.cancel()
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
-            await _aclose(source)
-        if self.failures and self._on_error == "raise":
-            raise BulkFetchError(self.failures) from self.failures[0].error
+            pending: list[asyncio.Future[Any]] = [*in_flight]
+            if next_chunk is not None:
+                pending.append(next_chunk)
+            for future in pending:
+                future.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            await source.aclose()
+        failures = self.failures if stop_on_failure else []
+        if source_error is not None or failures:
+            cause = source_error if source_error is not None else failures[0].error
+            raise BulkFetchError(failures, source_error=source_error) from cause
 
     async def _next_done(
         self, in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]]
@@ -281,7 +362,9 @@ class ScheduleStream:
         return ChunkResult(ids, ordered, missing)
 
 
-async def _chunked(ids: IDs, size: int, counters: _Counters) -> AsyncIterator[tuple[str, ...]]:
+async def _chunked(
+    ids: IDs, size: int, counters: _Counters
+) -> AsyncGenerator[tuple[str, ...], None]:
     """Chunks of distinct IDs, from a sync or async iterable."""
     seen: set[str] = set()
     chunk: list[str] = []
@@ -294,23 +377,36 @@ async def _chunked(ids: IDs, size: int, counters: _Counters) -> AsyncIterator[tu
         chunk.append(schedule_id)
         return len(chunk) >= size
 
-    if isinstance(ids, AsyncIterable):
-        async for schedule_id in ids:
-            if take(schedule_id):
-                yield tuple(chunk)
-                chunk.clear()
-    else:
-        for schedule_id in ids:
-            if take(schedule_id):
-                yield tuple(chunk)
-                chunk.clear()
-                # Let the fetches run between chunks even when the source never awaits.
-                await asyncio.sleep(0)
+    try:
+        if isinstance(ids, AsyncIterable):
+            async for schedule_id in ids:
+                if take(schedule_id):
+                    yield tuple(chunk)
+                    chunk.clear()
+        else:
+            for schedule_id in ids:
+                if take(schedule_id):
+                    yield tuple(chunk)
+                    chunk.clear()
+                    # Let the fetches run between chunks even when the source never awaits.
+                    await asyncio.sleep(0)
+    except Exception:
+        # The IDs read before the source failed are still fetched, then the error goes on.
+        if chunk:
+            yield tuple(chunk)
+        raise
     if chunk:
         yield tuple(chunk)
 
 
-async def _aclose(generator: AsyncIterator[tuple[str, ...]]) -> None:
-    aclose = getattr(generator, "aclose", None)
-    if aclose is not None:
-        await aclose()
+async def _next(source: AsyncGenerator[tuple[str, ...], None]) -> tuple[str, ...]:
+    return await anext(source)
+
+
+def _first_done(
+    in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]],
+) -> bool:
+    """Whether the next result can be delivered without waiting."""
+    if isinstance(in_flight, deque):
+        return in_flight[0].done()
+    return any(task.done() for task in in_flight)

@@ -12,6 +12,7 @@ their API path only, never by their URL.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -231,9 +232,16 @@ class APIConnectionError(WeComError):
     """
 
     def __init__(self, message: str, *, path: str, request_sent: bool) -> None:
+        self.message = message
         self.path = path
         self.request_sent = request_sent
         super().__init__(f"{message} on {path}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild,
+            (type(self), (self.message,), {"path": self.path, "request_sent": self.request_sent}),
+        )
 
 
 class APITimeoutError(APIConnectionError):
@@ -248,11 +256,24 @@ class HTTPStatusError(WeComError):
         self.path = path
         super().__init__(f"HTTP {status} on {path}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.status,), {"path": self.path}))
+
 
 class ResponseDecodeError(WeComError):
     """The answer was not the JSON we expected; ``excerpt`` holds its first bytes."""
 
     def __init__(self, message: str, *, path: str, excerpt: bytes = b"") -> None:
+        self.message = message
         self.path = path
         self.excerpt = excerpt[:200]
         super().__init__(f"undecodable response on {path}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        kwargs = {"path": self.path, "excerpt": self.excerpt}
+        return (_rebuild, (type(self), (self.message,), kwargs))
+
+
+def _rebuild(cls: type[WeComError], args: tuple[object, ...], kwargs: dict[str, Any]) -> WeComError:
+    """Unpickle an error whose constructor takes keyword-only arguments."""
+    return cls(*args, **kwargs)
