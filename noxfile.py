@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck`` and ``demo``."""
+"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``demo`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -36,4 +36,14 @@ def typecheck(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: the demo on the embedded fake server."""
     session.install("-e", ".")
-    session.run("python", "-m", "wecom_async", *session.posargs)
+    session.run("wecom-async", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks B1–B8 (loopback only, a few minutes); rewrites benchmarks/RESULTS.md.
+
+    ``nox -s bench -- --only B1 B4`` runs some of them (RESULTS.md then lists only those).
+    """
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks", "--command", "nox -s bench", *session.posargs)

@@ -1,26 +1,42 @@
-"""The README's main job: the demo on the embedded fake server."""
+"""The README's main job: the demo on the embedded fake server (in-process; the CLI test runs it
+as ``wecom-async demo``)."""
 
 from __future__ import annotations
 
 import io
-import re
 
-from wecom_async._demo import run_demo
+from rich.console import Console
+
+from wecom_async._demo import demo_dataset, run_demo
 
 
 async def test_demo_fetches_everything_it_created() -> None:
     out = io.StringIO()
-    fetched = await run_demo(server_side=300, added=20, out=out)
+    result = await run_demo(
+        schedules=2400, added=20, latency=0.0, console=Console(file=out, width=100)
+    )
     text = out.getvalue()
-    assert fetched == 320
-    assert "Schedules fetched:  320" in text
-    missing = re.findall(r"Missing IDs:\s+(.*)", text)[0]
-    assert sorted(missing.strip("[]").replace("'", "").split(", ")) == [
-        "unknown-id-1",
-        "unknown-id-2",
-    ]
-    assert "Duplicates dropped: 100" in text
-    calls, retries = map(int, re.findall(r"Calls / retries:\s+(\d+) / (\d+)", text)[0])
-    assert retries == 3
-    assert calls == 1 + retries
-    assert "A sample schedule:" in text
+    assert result.fetched == 2420
+    assert result.missing == ("unknown-id-1", "unknown-id-2")
+    assert result.duplicates == 100
+    assert result.retries == 3  # two "busy" answers and one HTTP 502, all retried
+    assert result.calls == result.chunks + result.retries
+    assert result.failed_ids == 0
+    assert 0 < result.cancelled < result.fetched
+    assert 0 < result.recurring < result.fetched
+    assert "Schedules fetched   2,420" in text
+    assert "A sample schedule" in text
+    assert "By calendar" in text
+
+
+def test_demo_dataset_is_realistic_and_deterministic() -> None:
+    data = list(demo_dataset(2000, cal_ids=("wcA", "wcB")))
+    assert data == list(demo_dataset(2000, cal_ids=("wcA", "wcB")))
+    assert {s["cal_id"] for s in data} == {"wcA", "wcB"}
+    cancelled = sum(s["status"] == 1 for s in data)
+    recurring = sum(s["reminders"].get("is_repeat", 0) for s in data)
+    assert 50 < cancelled < 200
+    assert 500 < recurring < 900
+    assert all(s["admins"][0] == s["attendees"][0]["userid"] for s in data)
+    assert all(s["end_time"] > s["start_time"] for s in data)
+    assert any(ord(c) > 0x4E00 for c in data[0]["summary"])

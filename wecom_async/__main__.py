@@ -1,5 +1,6 @@
-"""``python -m wecom_async``: the demo on the embedded fake WeCom server."""
+"""``python -m wecom_async``: the ``wecom-async`` command line (``python -m wecom_async demo``)."""
 
-from ._demo import main
+from .cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,615 @@
+"""``schedules fetch``: a resumable bulk export of any number of schedule IDs to JSONL.
+
+How it stays safe:
+
+* **Memory**: schedules are streamed with ``client.schedules.iter_many`` and written chunk by
+  chunk; only the chunks in flight are held. What grows with the input is the ID list itself
+  (about 100 bytes per ID, for de-duplication and ``--resume``), never the schedules.
+* **No torn lines**: a chunk's lines go to the file in one ``write`` of whole lines, and are in
+  the kernel's hands as soon as the call returns (``fsync`` once a second and at the end, for
+  power losses). Only a ``kill -9`` or a crash in the middle of that write can leave a partial
+  last line; ``--resume`` finds it and cuts it off before appending.
+* **Ctrl-C / SIGTERM**: the fetch stops at once (chunks in flight are dropped, they will be
+  fetched again), what was written is synced and counted, the report is written, and the exit
+  code is 128 + the signal.
+* **Exactly once**: IDs are de-duplicated, and ``--resume`` skips every ID already in the
+  output, so after any number of interruptions and resumes each schedule is in the file once.
+* **One writer**: the output is locked (``flock``) while a fetch writes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+import click
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from .. import (
+    AccessTokenError,
+    APIConnectionError,
+    APITimeoutError,
+    BulkProgress,
+    ChunkFailure,
+    HTTPStatusError,
+    InvalidCredentialsError,
+    PermissionDeniedError,
+    ResponseDecodeError,
+    ScheduleStream,
+)
+from ._common import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_MISSING,
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    Connection,
+    describe_error,
+    run,
+    stderr_console,
+)
+from ._ids import IDList
+from ._wire import schedule_line
+
+__all__ = ["FetchOptions", "fetch"]
+
+#: Seconds between fsyncs of the output while fetching.
+SYNC_INTERVAL = 1.0
+#: Seconds between progress lines when stderr is not a terminal (logs of a cron job).
+LOG_INTERVAL = 10.0
+#: IDs listed on stderr per kind in the final report (all of them are in the report files).
+SHOWN_IDS = 10
+
+
+@attrs.frozen
+class FetchOptions:
+    ids_source: str
+    out: str
+    resume: bool
+    overwrite: bool
+    chunk_size: int
+    concurrency: int
+    ordered: bool
+    allow_missing: bool
+    quiet: bool
+
+
+# --- the output file ------------------------------------------------------------------------------
+
+
+class Output:
+    """The JSONL output: locked, scanned on resume, appended to in whole lines."""
+
+    def __init__(self, path: str, *, resume: bool, overwrite: bool) -> None:
+        self.path = path
+        self.done: set[str] = set()
+        self.lines_before = 0
+        self.cut_bytes = 0
+        self.written_lines = 0
+        self._last_sync = time.monotonic()
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except IsADirectoryError:
+            raise CLIError(f"--out {path} is a directory", EXIT_USAGE) from None
+        except OSError as exc:
+            raise CLIError(f"cannot open {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+        try:
+            self._lock()
+            size = os.fstat(self.fd).st_size
+            if overwrite:
+                os.ftruncate(self.fd, 0)
+            elif resume:
+                self._scan()
+            elif size:
+                raise CLIError(
+                    f"{path} already exists ({size:,} bytes): pass --resume to continue that "
+                    "export (IDs already in it are skipped) or --overwrite to start over",
+                    EXIT_USAGE,
+                )
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def _lock(self) -> None:
+        if sys.platform == "win32":  # pragma: no cover
+            return
+        import fcntl
+
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CLIError(
+                f"{self.path} is being written by another wecom-async process; wait for it or "
+                "stop it first",
+                EXIT_ERROR,
+            ) from None
+
+    def _scan(self) -> None:
+        """Collect the IDs already exported; cut off a partial last line."""
+        good = 0
+        with open(self.path, "rb") as file:
+            for number, line in enumerate(file, start=1):
+                if not line.endswith(b"\n"):
+                    self.cut_bytes = len(line)
+                    break
+                try:
+                    schedule_id = orjson.loads(line)["schedule_id"]
+                    if not isinstance(schedule_id, str):
+                        raise TypeError(schedule_id)
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    raise CLIError(
+                        f"{self.path} line {number} is not a schedule exported by this command; "
+                        "refusing to resume into it (move it away, or use --overwrite)",
+                        EXIT_USAGE,
+                    ) from None
+                self.done.add(schedule_id)
+                self.lines_before += 1
+                good += len(line)
+        if self.cut_bytes:
+            os.ftruncate(self.fd, good)
+            os.fsync(self.fd)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        if lines:
+            self.write(b"".join(lines))
+            self.written_lines += len(lines)
+        now = time.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            os.fsync(self.fd)
+            self._last_sync = now
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.fsync(self.fd)
+            finally:
+                os.close(self.fd)  # also releases the lock
+                self.fd = -1
+
+
+# --- progress -------------------------------------------------------------------------------------
+
+
+@attrs.define
+class State:
+    """Where the export stands; filled in by the fetch task, read by the report."""
+
+    todo: int
+    skipped: int
+    done: int = 0
+    written: int = 0
+    missing: list[str] = attrs.Factory(list)
+    failures: list[ChunkFailure] = attrs.Factory(list)
+    progress: BulkProgress | None = None
+    aborted: BaseException | None = None
+    signal: int | None = None
+    started: float = attrs.Factory(time.monotonic)
+    finished: float = 0.0
+
+    @property
+    def failed_ids(self) -> int:
+        return sum(len(f.ids) for f in self.failures)
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def retries(self) -> int:
+        return self.progress.retries if self.progress is not None else 0
+
+    @property
+    def calls(self) -> int:
+        return self.progress.calls if self.progress is not None else 0
+
+
+class View(Protocol):
+    def start(self, state: State) -> None: ...
+    def update(self, state: State) -> None: ...
+    def stop(self, state: State) -> None: ...
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text("– IDs/s" if speed is None else f"{speed:,.0f} IDs/s", style="cyan")
+
+
+class BarView:
+    """A live rich progress bar (stderr is a terminal)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]Fetching"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs"),
+            TaskProgressColumn(),
+            _RateColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=console,
+            speed_estimate_period=60.0,
+        )
+        self._task = self._progress.add_task("fetch", start=False, counts="")
+
+    def start(self, state: State) -> None:
+        total = state.skipped + state.todo
+        self._progress.update(self._task, total=total, completed=state.skipped)
+        self._progress.start_task(self._task)
+        self._progress.start()
+
+    def update(self, state: State) -> None:
+        counts = _plural(state.retries, "retry", "retries")
+        if state.missing:
+            counts += f" · {len(state.missing):,} missing"
+        if state.failures:
+            counts += f" · [red]{state.failed_ids:,} failed[/]"
+        self._progress.update(self._task, completed=state.skipped + state.done, counts=counts)
+
+    def stop(self, state: State) -> None:
+        self.update(state)
+        self._progress.stop()
+
+
+class LogView:
+    """A progress line every :data:`LOG_INTERVAL` seconds (stderr is a file or a pipe)."""
+
+    def __init__(self, console: Console, out: str) -> None:
+        self._console = console
+        self._out = out
+        self._last = 0.0
+
+    def start(self, state: State) -> None:
+        self._last = time.monotonic()
+        self._console.print(f"Fetching {state.todo:,} schedule IDs into {self._out}…")
+
+    def update(self, state: State) -> None:
+        now = time.monotonic()
+        if now - self._last < LOG_INTERVAL:
+            return
+        self._last = now
+        total = state.skipped + state.todo
+        done = state.skipped + state.done
+        rate = state.done / state.elapsed if state.elapsed > 0 else 0.0
+        eta = (state.todo - state.done) / rate if rate > 0 else float("nan")
+        eta_text = _duration(eta) if eta == eta else "?"
+        self._console.print(
+            f"{datetime.now():%H:%M:%S} {done:,}/{total:,} IDs "
+            f"({100 * done / max(total, 1):.1f}%), {rate:,.0f} IDs/s, ETA {eta_text}, "
+            f"{_plural(state.retries, 'retry', 'retries')}, {len(state.missing):,} missing, "
+            f"{state.failed_ids:,} failed",
+            soft_wrap=True,
+        )
+
+    def stop(self, state: State) -> None:
+        pass
+
+
+class QuietView:
+    def start(self, state: State) -> None:
+        pass
+
+    def update(self, state: State) -> None:
+        pass
+
+    def stop(self, state: State) -> None:
+        pass
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+# --- the fetch ------------------------------------------------------------------------------------
+
+
+def _is_fatal(error: BaseException) -> bool:
+    """Failures that every other chunk would meet too: stop instead of failing them all."""
+    if isinstance(error, (InvalidCredentialsError, AccessTokenError, ResponseDecodeError)):
+        return True
+    if isinstance(error, PermissionDeniedError):
+        return error.errcode in (48002, 60011, 60020)
+    if isinstance(error, HTTPStatusError):
+        return error.status < 500
+    return isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError)
+
+
+async def _tick(view: View, stream: ScheduleStream, state: State) -> None:
+    """Refresh the retry count while a chunk is stuck in retries."""
+    while True:
+        await asyncio.sleep(0.5)
+        state.progress = stream.progress()
+        view.update(state)
+
+
+async def _run(
+    conn: Connection, todo: list[str], out: Output, options: FetchOptions, state: State, view: View
+) -> None:
+    async with conn.client() as client:
+        # Fail early and clearly on wrong credentials or an unreachable server.
+        await client.tokens.get()
+        stream = client.schedules.iter_many(
+            todo,
+            chunk_size=options.chunk_size,
+            concurrency=options.concurrency,
+            ordered=options.ordered,
+            on_error="collect",
+        )
+        view.start(state)
+        ticker = asyncio.ensure_future(_tick(view, stream, state))
+        try:
+            chunks = stream.chunks()
+            try:
+                async for chunk in chunks:
+                    out.write_lines([schedule_line(s) for s in chunk.schedules])
+                    state.written += len(chunk.schedules)
+                    state.done += len(chunk.ids)
+                    state.missing.extend(chunk.missing)
+                    state.progress = stream.progress()
+                    if chunk.failure is not None:
+                        state.failures.append(chunk.failure)
+                        if _is_fatal(chunk.failure.error):
+                            state.aborted = chunk.failure.error
+                            break
+                    view.update(state)
+            finally:
+                # Stop the chunks in flight now (a break leaves the generator suspended).
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            state.progress = stream.progress()
+            state.finished = time.monotonic()
+
+
+async def _supervise(
+    conn: Connection, todo: list[str], out: Output, options: FetchOptions, state: State, view: View
+) -> None:
+    """Run the fetch as a task that SIGINT/SIGTERM cancel; what was written stays."""
+    loop = asyncio.get_running_loop()
+    work = asyncio.ensure_future(_run(conn, todo, out, options, state, view))
+
+    def on_signal(signum: int) -> None:
+        # The first signal decides the exit code; a second one cuts the cleanup short too
+        # (what was written is whole either way: writes never yield to the event loop).
+        if state.signal is None:
+            state.signal = signum
+        work.cancel()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+            pass
+    try:
+        await work
+    except asyncio.CancelledError:
+        if state.signal is None:
+            raise
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        if not state.finished:
+            state.finished = time.monotonic()
+
+
+def fetch(conn: Connection, ids: IDList, options: FetchOptions) -> int:
+    """Export; print the report; return the exit code."""
+    console = stderr_console()
+    out = Output(options.out, resume=options.resume, overwrite=options.overwrite)
+    try:
+        if out.cut_bytes:
+            console.print(
+                f"Cut off a partial last line ({out.cut_bytes:,} bytes) left in {options.out} "
+                "by an interrupted run; its schedule will be fetched again."
+            )
+        todo = [i for i in ids.ids if i not in out.done]
+        state = State(todo=len(todo), skipped=len(ids.ids) - len(todo))
+        out.done.clear()
+        if options.resume and out.lines_before:
+            console.print(
+                f"Resuming {options.out}: {out.lines_before:,} schedules already there, "
+                f"{state.skipped:,} of the {len(ids.ids):,} IDs skipped."
+            )
+        if not ids.ids:
+            console.print(f"No schedule IDs in {options.ids_source}: nothing to fetch.")
+            return EXIT_OK
+        if not todo:
+            console.print(f"All {len(ids.ids):,} IDs are already in {options.out}: nothing to do.")
+            _write_reports(options.out, state)
+            return EXIT_OK
+        if options.quiet:
+            view: View = QuietView()
+        elif console.is_terminal:
+            view = BarView(console)
+        else:
+            view = LogView(console, options.out)
+        try:
+            run(conn, _supervise(conn, todo, out, options, state, view))
+        finally:
+            view.stop(state)
+    finally:
+        out.close()
+    return _report(console, conn, options, ids, out, state)
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def _report_path(out: str, kind: str) -> str:
+    return f"{out}.{kind}.txt"
+
+
+def _write_atomically(path: str, text: str) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+
+
+def _write_reports(out: str, state: State) -> list[str]:
+    """``OUT.missing.txt`` and ``OUT.failed.txt`` (ID lists usable with ``--ids``), or none."""
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    written = []
+    missing_path, failed_path = _report_path(out, "missing"), _report_path(out, "failed")
+    if state.missing:
+        header = (
+            f"# wecom-async schedules fetch, {stamp}: {len(state.missing):,} IDs WeCom did not "
+            "return\n# (unknown, deleted, or not visible to this app). One ID per line: usable "
+            "with --ids.\n"
+        )
+        _write_atomically(missing_path, header + "".join(f"{i}\n" for i in state.missing))
+        written.append(missing_path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(missing_path)
+    if state.failures:
+        parts = [
+            f"# wecom-async schedules fetch, {stamp}: {state.failed_ids:,} IDs failed after "
+            f"retries.\n# They are not in {out}: rerun with --resume to fetch them (and any "
+            "others left).\n"
+        ]
+        for failure in state.failures:
+            error = failure.error
+            parts.append(f"# {type(error).__name__}: {error}\n")
+            parts.extend(f"{i}\n" for i in failure.ids)
+        _write_atomically(failed_path, "".join(parts))
+        written.append(failed_path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(failed_path)
+    return written
+
+
+def _ids_preview(ids: list[str]) -> str:
+    shown = ", ".join(ids[:SHOWN_IDS])
+    return shown + (f", … ({len(ids) - SHOWN_IDS:,} more)" if len(ids) > SHOWN_IDS else "")
+
+
+def _report(
+    console: Console,
+    conn: Connection,
+    options: FetchOptions,
+    ids: IDList,
+    out: Output,
+    state: State,
+) -> int:
+    reports = _write_reports(options.out, state)
+    elapsed = state.elapsed
+    rate = state.done / elapsed if elapsed > 0 else 0.0
+    left = state.todo - state.done
+    if state.signal is not None:
+        name = signal.Signals(state.signal).name
+        head = f"[yellow]Interrupted ({name})[/]"
+    elif state.aborted is not None:
+        head = "[red]Stopped[/]"
+    else:
+        head = "[green]Done[/]"
+    total_lines = out.lines_before + out.written_lines
+    console.print(
+        f"{head}: {state.written:,} schedules written to {options.out} in {elapsed:.1f} s "
+        f"({rate:,.0f} IDs/s); it now holds {total_lines:,}.",
+        soft_wrap=True,
+    )
+    dup = f", {ids.duplicates:,} duplicate lines ignored" if ids.duplicates else ""
+    skipped = f", {state.skipped:,} already in {options.out}" if state.skipped else ""
+    console.print(
+        f"  IDs: {len(ids.ids):,} distinct in {options.ids_source}{dup}{skipped}; "
+        f"{_plural(state.calls, 'call')}, {_plural(state.retries, 'retry', 'retries')}.",
+        soft_wrap=True,
+    )
+    if state.missing:
+        console.print(
+            f"  Missing: {len(state.missing):,} IDs WeCom did not return (unknown, deleted, or "
+            f"not visible to this app): {_ids_preview(state.missing)} → "
+            f"{_report_path(options.out, 'missing')}",
+            soft_wrap=True,
+        )
+    if state.failures:
+        causes = Counter(f"{type(f.error).__name__}: {f.error}" for f in state.failures)
+        cause, _ = causes.most_common(1)[0]
+        console.print(
+            f"  [red]Failed[/]: {state.failed_ids:,} IDs after retries ({cause}"
+            f"{'; and other causes' if len(causes) > 1 else ''}) → "
+            f"{_report_path(options.out, 'failed')}",
+            soft_wrap=True,
+        )
+    if left > 0:
+        console.print(f"  Not fetched yet: {left:,} IDs.")
+    if state.failures or left > 0:
+        console.print(
+            f"  To finish: wecom-async schedules fetch --ids {options.ids_source} "
+            f"--out {options.out} --resume",
+            soft_wrap=True,
+        )
+    if reports:
+        console.print("  Report files: " + ", ".join(reports), soft_wrap=True)
+    if state.signal is not None:
+        return 128 + state.signal
+    if state.aborted is not None:
+        raise CLIError(conn.scrub(describe_error(state.aborted, conn)), EXIT_ERROR)
+    if state.failures:
+        return EXIT_FAILED
+    if state.missing and not options.allow_missing:
+        return EXIT_MISSING
+    return EXIT_OK
+
+
+def fetch_options_from(params: dict[str, Any]) -> FetchOptions:
+    """Build :class:`FetchOptions` from the command's parameters."""
+    if params["resume"] and params["overwrite"]:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    return FetchOptions(
+        ids_source=params["ids"],
+        out=params["out"],
+        resume=params["resume"],
+        overwrite=params["overwrite"],
+        chunk_size=params["chunk_size"],
+        concurrency=params["concurrency"],
+        ordered=params["ordered"],
+        allow_missing=params["allow_missing"],
+        quiet=params["quiet"],
+    )
