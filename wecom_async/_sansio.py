@@ -79,23 +79,41 @@ def decode_response(status: int, body: bytes, model: type[R], path: str) -> R:
     non-200 status raises :class:`HTTPStatusError`; bytes that are not the expected JSON raise
     :class:`ResponseDecodeError`.
     """
-    _check_status(status, path)
-    try:
-        result = _converter.decode(body, model)
-    except msgspec.DecodeError as exc:
-        # An error answer may still be a well-formed envelope with a surprising payload.
-        envelope = _decode_envelope(body, path)
-        raise_for_errcode(envelope.errcode, envelope.errmsg, path)
-        raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None
-    raise_for_errcode(result.errcode, result.errmsg, path)
-    return result
+    return model_decoder(model, path)(status, body)
+
+
+_model_decoders: dict[tuple[type[Any], str], Callable[[int, bytes], Any]] = {}
 
 
 def model_decoder(model: type[R], path: str) -> Callable[[int, bytes], R]:
-    """``decode_response`` bound to a model and a path: ``(status, body) -> model``."""
+    """``decode_response`` bound to a model and a path: ``(status, body) -> model``.
+
+    Built once per (model, path) and reused: every call of an endpoint decodes its answers with
+    the same function, which does the whole of :func:`decode_response` inline.
+    """
+    key = (model, path)
+    decode = _model_decoders.get(key)
+    if decode is None:
+        decode = _model_decoders[key] = _make_model_decoder(model, path)
+    return decode
+
+
+def _make_model_decoder(model: type[R], path: str) -> Callable[[int, bytes], R]:
+    decode_body = _converter.decoder_for(model)
 
     def decode(status: int, body: bytes) -> R:
-        return decode_response(status, body, model, path)
+        if status != 200:
+            raise HTTPStatusError(status, path=path)
+        try:
+            result: R = decode_body(body)
+        except msgspec.DecodeError as exc:
+            # An error answer may still be a well-formed envelope with a surprising payload.
+            envelope = _decode_envelope(body, path)
+            raise_for_errcode(envelope.errcode, envelope.errmsg, path)
+            raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None
+        if result.errcode != 0:
+            raise error_class_for(result.errcode)(result.errcode, result.errmsg, path=path)
+        return result
 
     return decode
 

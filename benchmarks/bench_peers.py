@@ -1,0 +1,243 @@
+"""B8: a bulk fetch against other WeCom SDKs, with a WeCom-like 50 ms per call.
+
+The server (own process) answers any ID with a generated schedule and waits ``Sizes.peer_latency``
+seconds before handling each schedule/get (the fake's latency fault): a real round trip to WeCom.
+Every client fetches the same ``Sizes.peer_ids`` IDs, 1000 per call, from a cold start (its token
+fetch included):
+
+* **ours**: ``client.schedules.iter_many(ids)`` with WeCom's quotas and at most N requests in
+  flight (``RateLimits(max_concurrency=N)``; iter_many keeps 2N chunks going so that a freed
+  slot is taken at once), every schedule looked at and dropped (streaming);
+* **wechatpy 1.8.18** (synchronous, requests): its ``enterprise.WeChatClient`` with
+  ``API_BASE_URL`` pointed at the server (``fetch_access_token`` too: it has WeCom's gettoken URL
+  written in), ``client.schedule.get(chunk)`` chunk after chunk — it has no concurrency to give;
+* **wecomkit** (asyncio, httpx): ``WeComConfig(base_url=…)``, ``client.schedule.get(chunk)`` for
+  every chunk with ``asyncio.gather``, at most N at once (a semaphore): the same budget as ours.
+
+wechatpy and wecomkit drop each chunk's schedules once counted too (nobody keeps 100,000
+dicts); ``get_many``, which keeps every schedule, is reported for information.
+
+N is ``Sizes.peer_concurrency`` (10, about WeCom's concurrency cap per API). Wall time of the
+whole fetch; runs interleaved, median of the rounds.
+
+Every client runs after ``gc.collect(); gc.freeze()`` — what our README advises a pipeline to do
+once it has started (the benchmark process has imported all three SDKs, httpx and pydantic
+included: without freezing, each of the collector's full passes walks all of that again). Ours
+without it is reported too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from typing import Any
+
+from wecom_async import RateLimits, WeComClient
+
+from ._data import schedule_ids
+from ._harness import BenchResult, Row, Sizes, interleave, median, package_version
+from ._server import ServerInfo, ServerProcess
+
+__all__ = ["fetch_ours", "fetch_ours_held", "fetch_wechatpy", "fetch_wecomkit", "run"]
+
+WECHATPY_TARGET = 10.0
+WECOMKIT_TARGET = 1.5
+CHUNK = 1000
+
+
+def _limits(concurrency: int) -> RateLimits:
+    """WeCom's quotas, and at most *concurrency* requests in flight."""
+    return RateLimits(max_concurrency=concurrency)
+
+
+async def fetch_ours(server: ServerInfo, ids: list[str], concurrency: int) -> int:
+    """Stream the fetch: every schedule is looked at, none kept.
+
+    At most *concurrency* requests are in flight (the rate limiter's cap); iter_many keeps twice
+    as many chunks going, so that a freed slot is taken by the next request at once, while the
+    answer that freed it is decoded.
+    """
+    count = 0
+    async with WeComClient(
+        corp_id=server.corp_id,
+        corp_secret=server.corp_secret,
+        base_url=server.base_url,
+        rate_limits=_limits(concurrency),
+    ) as client:
+        stream = client.schedules.iter_many(ids, concurrency=2 * concurrency)
+        async for chunk in stream.chunks():
+            count += len(chunk.schedules)
+    return count
+
+
+async def fetch_ours_held(server: ServerInfo, ids: list[str], concurrency: int) -> int:
+    """``get_many``: every schedule kept (the garbage collector walks them again and again)."""
+    async with WeComClient(
+        corp_id=server.corp_id,
+        corp_secret=server.corp_secret,
+        base_url=server.base_url,
+        rate_limits=_limits(concurrency),
+    ) as client:
+        result = await client.schedules.get_many(ids, concurrency=2 * concurrency)
+    return len(result.schedules)
+
+
+def fetch_wechatpy(server: ServerInfo, ids: list[str]) -> int:
+    from wechatpy.enterprise import WeChatClient
+
+    class PointedClient(WeChatClient):  # type: ignore[misc]
+        API_BASE_URL = f"{server.base_url}/cgi-bin/"
+
+        def fetch_access_token(self) -> Any:
+            # wechatpy 1.8.18 has https://qyapi.weixin.qq.com/cgi-bin/gettoken written in here.
+            return self._fetch_access_token(
+                url=f"{self.API_BASE_URL}gettoken",
+                params={"corpid": self.corp_id, "corpsecret": self.secret},
+            )
+
+    client = PointedClient(server.corp_id, server.corp_secret)
+    count = 0
+    for start in range(0, len(ids), CHUNK):
+        count += len(client.schedule.get(ids[start : start + CHUNK]))
+    client._http.close()
+    return count
+
+
+async def fetch_wecomkit(server: ServerInfo, ids: list[str], concurrency: int) -> int:
+    from wecomkit import AsyncWeComClient, WeComConfig
+
+    config = WeComConfig(
+        corp_id=server.corp_id, corp_secret=server.corp_secret, base_url=server.base_url
+    )
+    gate = asyncio.Semaphore(concurrency)
+    async with AsyncWeComClient(config) as client:
+
+        async def one(chunk: list[str]) -> int:
+            async with gate:
+                answer = await client.schedule.get(chunk)
+            found: list[dict[str, Any]] = answer["schedule_list"]
+            return len(found)
+
+        chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+        counts = await asyncio.gather(*(one(chunk) for chunk in chunks))
+    return sum(counts)
+
+
+def _timed(fetch: Any, expected: int, *, freeze: bool = True) -> float:
+    """Wall time of *fetch*; with *freeze*, after ``gc.freeze()`` (the README's advice for
+    pipelines), undone afterwards."""
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    try:
+        start = time.perf_counter()
+        count = fetch()
+        elapsed = time.perf_counter() - start
+    finally:
+        if freeze:
+            gc.unfreeze()
+    if count != expected:
+        raise AssertionError(f"B8: fetched {count} of {expected} schedules")
+    return elapsed
+
+
+def peers_available() -> dict[str, str | None]:
+    return {name: package_version(name) for name in ("wechatpy", "wecomkit")}
+
+
+def run(sizes: Sizes) -> list[BenchResult]:
+    n = sizes.peer_ids
+    concurrency = sizes.peer_concurrency
+    ids = list(schedule_ids(n, start=10_000_000))
+    available = peers_available()
+    rounds = max(sizes.rounds, 9) if sizes.rounds > 1 else 1
+    with ServerProcess("light", latency=sizes.peer_latency) as server:
+        variants = {
+            "ours": lambda: _timed(lambda: asyncio.run(fetch_ours(server, ids, concurrency)), n),
+            "ours_default_gc": lambda: _timed(
+                lambda: asyncio.run(fetch_ours(server, ids, concurrency)), n, freeze=False
+            ),
+            "ours_held": lambda: _timed(
+                lambda: asyncio.run(fetch_ours_held(server, ids, concurrency)), n
+            ),
+        }
+        if available["wechatpy"]:
+            variants["wechatpy"] = lambda: _timed(lambda: fetch_wechatpy(server, ids), n)
+        if available["wecomkit"]:
+            variants["wecomkit"] = lambda: _timed(
+                lambda: asyncio.run(fetch_wecomkit(server, ids, concurrency)), n
+            )
+        times = interleave(variants, rounds)
+    ours = median(times["ours"])
+    rows: list[Row] = []
+    for peer, target, how in (
+        ("wechatpy", WECHATPY_TARGET, "sequential (synchronous client)"),
+        ("wecomkit", WECOMKIT_TARGET, f"asyncio.gather, ≤ {concurrency} at once"),
+    ):
+        version = available[peer]
+        if peer not in times:
+            rows.append(
+                Row(
+                    f"{n:,} IDs: {peer} time ÷ ours",
+                    ours,
+                    None,
+                    "s",
+                    float("nan"),
+                    None,
+                    note=f"{peer} is not installed (the bench extra installs it): not measured",
+                )
+            )
+            continue
+        theirs = median(times[peer])
+        rows.append(
+            Row(
+                f"{n:,} IDs: {peer} {version} time ÷ ours (speed-up)",
+                ours,
+                theirs,
+                "s",
+                theirs / ours,
+                target,
+                direction=">=",
+                baseline_name=f"{peer} {version}, {how}",
+                note=f"ours {n / ours:,.0f} schedules/s, {peer} {n / theirs:,.0f}/s",
+            )
+        )
+    for key, label, how in (
+        (
+            "ours_default_gc",
+            "ours without gc.freeze() (the collector walks every object the process holds)",
+            "streaming, as above",
+        ),
+        ("ours_held", "ours keeping every schedule (get_many)", "after gc.freeze()"),
+    ):
+        mine = median(times[key])
+        vs = ", ".join(
+            f"{peer} ÷ this = {median(times[peer]) / mine:.2f}×"
+            for peer in ("wechatpy", "wecomkit")
+            if peer in times
+        )
+        rows.append(Row(f"{n:,} IDs: {label}", mine, None, "s", mine, None, note=f"{how}; {vs}"))
+    method = (
+        f"{n:,} IDs, {CHUNK} per call, server adding {sizes.peer_latency * 1000:.0f} ms to every "
+        f"schedule/get; ours and wecomkit at most {concurrency} requests in flight; every client "
+        f"from a cold start after gc.collect() + gc.freeze(), counting the schedules of each "
+        f"chunk and dropping them; {rounds} interleaved rounds, median wall time."
+    )
+    notes = (
+        "Why ours is not faster still: with at most 10 requests in flight and 50 ms per call, "
+        "100 calls need ≥ 0.5 s of waiting; ours also spends ~5.4 ms of one core per chunk of "
+        "1000 (decoding ~3.3 ms, the bulk helper's per-ID bookkeeping — de-duplication, "
+        "chunking, re-ordering — ~1.1 ms, freeing the chunk ~0.45 ms, HTTP ~0.4 ms), ~0.55 s in "
+        "all, which overlaps the waiting only partly. wechatpy pays 50 ms plus ~13 ms per call, "
+        "one call at a time.",
+    )
+    return [
+        BenchResult(
+            "B8",
+            f"Bulk fetch, {sizes.peer_latency * 1000:.0f} ms per call: vs wechatpy and wecomkit",
+            tuple(rows),
+            method,
+            notes,
+        )
+    ]
