@@ -198,9 +198,8 @@ def _checked_ids(values: Sequence[str], noun: str = "schedule ID") -> list[str]:
     return ids
 
 
-@schedules.command("get", context_settings=_CONTEXT)
-@click.argument("schedule_ids", nargs=-1, required=True, metavar="ID...")
-@click.option(
+#: ``-f/--format`` of the commands that print objects by ID.
+_format_option = click.option(
     "-f",
     "--format",
     "fmt",
@@ -209,6 +208,11 @@ def _checked_ids(values: Sequence[str], noun: str = "schedule ID") -> list[str]:
     show_default=True,
     help="json: an array (wire field names); jsonl: one object per line; text: for people.",
 )
+
+
+@schedules.command("get", context_settings=_CONTEXT)
+@click.argument("schedule_ids", nargs=-1, required=True, metavar="ID...")
+@_format_option
 @api_options
 def schedules_get(schedule_ids: tuple[str, ...], fmt: str, conn: Connection) -> int:
     """Print schedules by ID (cancelled ones too, with status 1).
@@ -546,15 +550,7 @@ def calendars() -> None:
 
 @calendars.command("get", context_settings=_CONTEXT)
 @click.argument("cal_ids", nargs=-1, required=True, metavar="CAL_ID...")
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "jsonl", "text"]),
-    default="json",
-    show_default=True,
-    help="json: an array (wire field names); jsonl: one object per line; text: for people.",
-)
+@_format_option
 @api_options
 def calendars_get(cal_ids: tuple[str, ...], fmt: str, conn: Connection) -> int:
     """Print calendars by ID; IDs WeCom does not return are listed on stderr (exit code 4)."""
