@@ -96,7 +96,15 @@ def encode_reference(obj: object) -> bytes:
     return orjson.dumps(converter.unstructure(obj))
 
 
-_encoders: dict[type[Any], Callable[[Any], bytes]] = {}
+class _Encoders(dict[type[Any], Callable[[Any], bytes]]):
+    """The encoder of each type, made the first time it is asked for."""
+
+    def __missing__(self, cls: type[Any]) -> Callable[[Any], bytes]:
+        encoder = self[cls] = _encoder_for(cls)
+        return encoder
+
+
+_encoders = _Encoders()
 
 
 def encode(obj: object) -> bytes:
@@ -104,10 +112,7 @@ def encode(obj: object) -> bytes:
 
     The same bytes as :func:`encode_reference`, through an encoder compiled once per model.
     """
-    encoder = _encoders.get(type(obj))
-    if encoder is None:
-        encoder = _encoders[type(obj)] = _encoder_for(type(obj))
-    return encoder(obj)
+    return _encoders[type(obj)](obj)
 
 
 def structure(data: Any, model: type[T]) -> T:
