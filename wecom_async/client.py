@@ -334,6 +334,28 @@ class WeComClient:
         )
         return result
 
+    async def _call_model(
+        self,
+        path: str,
+        request: object,
+        response_model: type[R],
+        *,
+        idempotent: bool,
+        timeout: TimeoutLike | None = None,
+        max_retries: int | None = None,
+        stats: CallStats | None = None,
+    ) -> R:
+        """Encode a request model, send it to ``path`` and decode the answer into a model."""
+        return await self._call(
+            path,
+            _converter.encode(request),
+            _sansio.model_decoder(response_model, path),
+            idempotent=idempotent,
+            timeout=timeout,
+            max_retries=max_retries,
+            stats=stats,
+        )
+
     async def _call(
         self,
         path: str,

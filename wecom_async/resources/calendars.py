@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .. import _converter, _sansio
 from ..batching import DEFAULT_CONCURRENCY
 from ..errors import NotFoundError
 from ..models._common import id_tuple, reject_str
@@ -97,10 +96,10 @@ class Calendars:
             agentid=agentid,
         )
         request.validate()
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_ADD,
-            _converter.encode(request),
-            _sansio.model_decoder(AddCalendarResponse, PATH_ADD),
+            request,
+            AddCalendarResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -145,10 +144,10 @@ class Calendars:
             skip_public_range=True if skip_public_range else None,
         )
         request.validate()
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_UPDATE,
-            _converter.encode(request),
-            _sansio.model_decoder(UpdateCalendarResponse, PATH_UPDATE),
+            request,
+            UpdateCalendarResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -258,10 +257,10 @@ class Calendars:
     ) -> tuple[Calendar, ...]:
         request = GetCalendarsRequest(cal_ids)
         request.validate()
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_GET,
-            _converter.encode(request),
-            _sansio.model_decoder(GetCalendarsResponse, PATH_GET),
+            request,
+            GetCalendarsResponse,
             idempotent=True,
             timeout=timeout,
             max_retries=max_retries,
@@ -286,10 +285,10 @@ class Calendars:
         """
         request = DeleteCalendarRequest(cal_id)
         request.validate()
-        await self._client._call(
+        await self._client._call_model(
             PATH_DELETE,
-            _converter.encode(request),
-            _sansio.model_decoder(OKResponse, PATH_DELETE),
+            request,
+            OKResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
-from .. import _converter, _sansio
 from .._retry import CallStats
 from ..batching import (
     DEFAULT_CONCURRENCY,
@@ -132,10 +131,10 @@ class Schedules:
             agentid=agentid,
         )
         request.validate(check)
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_ADD,
-            _converter.encode(request),
-            _sansio.model_decoder(AddScheduleResponse, PATH_ADD),
+            request,
+            AddScheduleResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -172,10 +171,10 @@ class Schedules:
     ) -> tuple[Schedule, ...]:
         request = GetSchedulesRequest(schedule_id_list=schedule_ids)
         request.validate()
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_GET,
-            _converter.encode(request),
-            _sansio.model_decoder(GetSchedulesResponse, PATH_GET),
+            request,
+            GetSchedulesResponse,
             idempotent=True,
             timeout=timeout,
             max_retries=max_retries,
@@ -363,10 +362,10 @@ class Schedules:
         the schedule kept its ID.
         """
         request.validate(check)
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_UPDATE,
-            _converter.encode(request),
-            _sansio.model_decoder(UpdateScheduleResponse, PATH_UPDATE),
+            request,
+            UpdateScheduleResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -399,10 +398,10 @@ class Schedules:
             op_start_time=_optional_unix(check, "op_start_time", op_start_time),
         )
         request.validate(check)
-        await self._client._call(
+        await self._client._call_model(
             PATH_DELETE,
-            _converter.encode(request),
-            _sansio.model_decoder(OKResponse, PATH_DELETE),
+            request,
+            OKResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -463,10 +462,10 @@ class Schedules:
         unique = {a.userid: a for a in normalize_attendees(userids)}
         request = ScheduleAttendeesRequest(schedule_id, tuple(unique.values()))
         request.validate(f"{path.removeprefix('oa/')} request")
-        await self._client._call(
+        await self._client._call_model(
             path,
-            _converter.encode(request),
-            _sansio.model_decoder(OKResponse, path),
+            request,
+            OKResponse,
             idempotent=False,
             timeout=timeout,
             max_retries=max_retries,
@@ -515,10 +514,10 @@ class Schedules:
     ) -> tuple[Schedule, ...]:
         request = GetSchedulesByCalendarRequest(cal_id, offset, limit)
         request.validate()
-        answer = await self._client._call(
+        answer = await self._client._call_model(
             PATH_GET_BY_CALENDAR,
-            _converter.encode(request),
-            _sansio.model_decoder(GetSchedulesByCalendarResponse, PATH_GET_BY_CALENDAR),
+            request,
+            GetSchedulesByCalendarResponse,
             idempotent=True,
             timeout=timeout,
             max_retries=max_retries,
