@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from wecom_async import (
     AccessToken,
@@ -429,6 +430,40 @@ async def test_client_closes_only_what_it_opened(fake: FakeWeCom) -> None:
         assert not pool.closed
         assert len({id(c._core.session()) for c in clients}) == 1
     assert pool.closed
+
+
+async def test_the_pool_keeps_no_cookies_between_corps() -> None:
+    """A cookie set in one corp's answer is never sent with the next call (of any corp)."""
+    seen: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie"))
+        if request.path.endswith("gettoken"):
+            answer = {"errcode": 0, "errmsg": "ok", "access_token": "t", "expires_in": 7200}
+        else:
+            answer = {"errcode": 0, "errmsg": "ok"}
+        response = web.json_response(answer)
+        response.set_cookie("session", "corp-a")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/cgi-bin/gettoken", handler)
+    app.router.add_post("/cgi-bin/anything", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with SessionPool() as pool:
+            for corp in ("corp-a", "corp-b"):
+                client = WeComClient(
+                    corp_id=corp, corp_secret="s", base_url=f"http://127.0.0.1:{port}", pool=pool
+                )
+                assert await client.request("anything", {}) == {"errcode": 0, "errmsg": "ok"}
+    finally:
+        await runner.cleanup()
+    assert seen == [None, None, None, None]
 
 
 async def test_client_arguments_are_checked() -> None:

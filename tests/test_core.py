@@ -236,6 +236,21 @@ async def test_single_flight_and_expiry_with_margin() -> None:
     assert tokens.fetches == 2
 
 
+async def test_cached_gives_only_a_fresh_token_without_fetching() -> None:
+    clock = FakeClock()
+    tokens, calls = manager([("t1", 7200), ("t2", 7200)], clock)
+    assert tokens.cached() == ""  # nothing yet, and asking fetches nothing
+    assert calls == []
+    assert await tokens.get() == "t1"
+    assert tokens.cached() == "t1"
+    await tokens.invalidate("t1")
+    assert tokens.cached() == ""
+    assert await tokens.get() == "t2"
+    clock.now += 7200 - 300  # the refresh margin reached: no longer fresh
+    assert tokens.cached() == ""
+    assert len(calls) == 2
+
+
 async def test_invalidate_only_drops_the_rejected_token() -> None:
     clock = FakeClock()
     tokens, calls = manager([("t1", 7200), ("t2", 7200)], clock)

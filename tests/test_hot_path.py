@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
+from aiohttp.payload import BytesPayload
 
 import wecom_async
 from wecom_async import WeComClient
@@ -95,4 +97,9 @@ async def test_calls_send_and_read_bytes(
         assert answer["schedule_list"][0]["schedule_id"] == schedule_id
     posts = [data for method, data in bytes_only if method == "POST"]
     assert len(posts) == 4
-    assert all(isinstance(data, bytes) for data in posts)
+    # Bytes we encoded, handed over as a ready payload typed as JSON (no serialising by aiohttp).
+    payloads = [data for data in posts if isinstance(data, BytesPayload)]
+    assert len(payloads) == 4
+    assert {data.content_type for data in payloads} == {"application/json"}
+    add_body = orjson.loads(payloads[0].decode())
+    assert add_body["schedule"]["attendees"] == [{"userid": "a"}]

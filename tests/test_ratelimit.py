@@ -413,14 +413,14 @@ def test_45033_halves_once_per_generation_and_success_restores() -> None:
     async def main() -> None:
         limiter = APILimiter(RateLimits())
         assert limiter.concurrency_limit == 10
-        slots = [await limiter.slot().__aenter__() for _ in range(10)]
+        slots = [await limiter.slot().acquire() for _ in range(10)]
         assert limiter.in_flight == 10
         # ten calls in flight together all answer 45033: one decrease, not ten
         reactions = [limiter.on_concurrency_limited(s) for s in slots]
         assert reactions == [True] + [False] * 9
         assert limiter.concurrency_limit == 5
         for s in slots:
-            await s.__aexit__(None, None, None)
+            s.release()
         # a call admitted after the decrease may lower it again; never below 1
         for expected in (2, 1, 1):
             async with limiter.slot() as s:
@@ -443,7 +443,7 @@ def test_lowered_limit_holds_back_new_calls_until_enough_finish() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         limiter = APILimiter(RateLimits())
-        slots = [await limiter.slot().__aenter__() for _ in range(10)]
+        slots = [await limiter.slot().acquire() for _ in range(10)]
         limiter.on_concurrency_limited(slots[0])  # limit 5, 10 still in flight
         admitted = loop.create_future()
 
@@ -453,14 +453,14 @@ def test_lowered_limit_holds_back_new_calls_until_enough_finish() -> None:
 
         task = asyncio.create_task(newcomer())
         for s in slots[:5]:  # 5 left in flight: not below the limit yet
-            await s.__aexit__(None, None, None)
+            s.release()
             await asyncio.sleep(0)
             assert not admitted.done()
         await slots[5].__aexit__(None, None, None)
         assert await admitted == 5
         await task
         for s in slots[6:]:
-            await s.__aexit__(None, None, None)
+            s.release()
         assert limiter.in_flight == 0
 
     run_virtual(main())
@@ -469,17 +469,17 @@ def test_lowered_limit_holds_back_new_calls_until_enough_finish() -> None:
 def test_success_wakes_waiters_when_the_limit_rises() -> None:
     async def main() -> None:
         limiter = APILimiter(RateLimits(max_concurrency=2))
-        first = await limiter.slot().__aenter__()
+        first = await limiter.slot().acquire()
         limiter.on_concurrency_limited(first)
         assert limiter.concurrency_limit == 1
-        task = asyncio.create_task(limiter.slot().__aenter__())
+        task = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(0)
         assert limiter.waiting == 1
         limiter.on_success()  # 1 success at limit 1: limit 2, the waiter gets in
         second = await task
         assert limiter.in_flight == 2
-        await first.__aexit__(None, None, None)
-        await second.__aexit__(None, None, None)
+        first.release()
+        second.release()
 
     run_virtual(main())
 
@@ -487,16 +487,16 @@ def test_success_wakes_waiters_when_the_limit_rises() -> None:
 def test_cancelled_waiters_do_not_leak_places() -> None:
     async def main() -> None:
         limiter = APILimiter(RateLimits(max_concurrency=1))
-        holder = await limiter.slot().__aenter__()
-        waiting = asyncio.create_task(limiter.slot().__aenter__())
+        holder = await limiter.slot().acquire()
+        waiting = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(0)
         waiting.cancel()  # cancelled while queued
         with pytest.raises(asyncio.CancelledError):
             await waiting
         assert limiter.waiting == 0
-        handed = asyncio.create_task(limiter.slot().__aenter__())
+        handed = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(0)
-        await holder.__aexit__(None, None, None)  # hands its place to `handed`...
+        holder.release()  # hands its place to `handed`...
         handed.cancel()  # ...which is cancelled before it runs: the place passes on
         with pytest.raises(asyncio.CancelledError):
             await handed
@@ -511,11 +511,11 @@ def test_cancelled_waiters_do_not_leak_places() -> None:
 def test_waiter_cancelled_and_skipped_before_it_runs() -> None:
     async def main() -> None:
         limiter = APILimiter(RateLimits(max_concurrency=1))
-        holder = await limiter.slot().__aenter__()
-        waiting = asyncio.create_task(limiter.slot().__aenter__())
+        holder = await limiter.slot().acquire()
+        waiting = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(0)
         waiting.cancel()
-        await holder.__aexit__(None, None, None)  # skips the cancelled waiter before it runs
+        holder.release()  # skips the cancelled waiter before it runs
         with pytest.raises(asyncio.CancelledError):
             await waiting
         assert (limiter.in_flight, limiter.waiting) == (0, 0)
@@ -528,7 +528,7 @@ def test_cancelled_while_waiting_for_tokens_frees_its_place() -> None:
         limiter = APILimiter(RateLimits(per_minute=10, per_hour=10**6))  # burst 1
         async with limiter.slot():
             pass
-        task = asyncio.create_task(limiter.slot().__aenter__())
+        task = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(1)  # waiting for the next token, holding a place
         assert limiter.in_flight == 1
         task.cancel()
@@ -583,14 +583,14 @@ def test_cool_down_reaches_calls_already_waiting_for_a_token() -> None:
         limiter = APILimiter(RateLimits(per_minute=10, per_hour=10**6))  # burst 1, 1 per ~6.7 s
         async with limiter.slot():
             pass
-        task = asyncio.create_task(limiter.slot().__aenter__())
+        task = asyncio.create_task(limiter.slot().acquire())
         await asyncio.sleep(1)  # the task now waits for its token
         limiter.cool_down(MINUTE)
         block_end = limiter.blocked_until
         slot = await task
         assert block_end is not None
         assert loop.time() >= block_end
-        await slot.__aexit__(None, None, None)
+        slot.release()
 
     run_virtual(main())
 
@@ -599,14 +599,14 @@ def test_concurrent_cool_downs_do_not_stack() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         limiter = APILimiter(RateLimits())
-        slots = [await limiter.slot().__aenter__() for _ in range(10)]
+        slots = [await limiter.slot().acquire() for _ in range(10)]
         await asyncio.sleep(0.2)  # all ten answer 45009 a moment later, one after the other
         started = loop.time()
         extended = []
         for s in slots:
             extended.append(limiter.cool_down(MINUTE, s))
             await asyncio.sleep(0.01)
-            await s.__aexit__(None, None, None)
+            s.release()
         assert extended == [True] + [False] * 9
         assert limiter.blocked_until == started + MINUTE
         # without slots, overlapping cool-downs merge to the latest end, they never add up

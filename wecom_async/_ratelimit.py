@@ -208,7 +208,8 @@ class Slot:
         self._decrease_gen = -1
         self._cooldown_gen = -1
 
-    async def __aenter__(self) -> Slot:
+    async def acquire(self) -> Slot:
+        """Wait for admission (``async with`` does this); pair it with :meth:`release`."""
         lim = self._limiter
         if not lim._enabled:
             return self
@@ -231,14 +232,20 @@ class Slot:
         self._cooldown_gen = lim._cooldown_gen
         return self
 
+    def release(self) -> None:
+        """Give the place back (once, after :meth:`acquire`; ``async with`` does this)."""
+        if self._limiter._enabled:
+            self._limiter._release()
+
+    __aenter__ = acquire
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._limiter._enabled:
-            self._limiter._release()
+        self.release()
 
 
 @final

@@ -131,6 +131,13 @@ class TokenManager:
             return token.value
         return None
 
+    def cached(self) -> str:
+        """The current token if it is fresh, else ``""`` (no I/O: then await :meth:`get`)."""
+        current = self._current
+        if current is not None and self._clock() < current.expires_at:
+            return current.value
+        return ""
+
     async def get(self) -> str:
         """The current token, fetching one if needed: one fetch however many tasks ask.
 

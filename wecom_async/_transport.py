@@ -14,16 +14,13 @@ from types import TracebackType
 from urllib.parse import quote
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
+from aiohttp.payload import BytesPayload
 from yarl import URL
 
 from ._constants import DEFAULT_CONNECTION_LIMIT
 from .errors import APIConnectionError, APITimeoutError
 
 __all__ = ["SessionPool", "send"]
-
-# Built once, read-only: aiohttp would otherwise turn a plain dict into a CIMultiDict per call.
-_JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
 
 
 class SessionPool:
@@ -36,6 +33,11 @@ class SessionPool:
 
     ``limit`` is the connector's connection cap (keep it ≥ 64: the rate limiter, not the
     connector, should bound throughput); extra keyword arguments go to ``aiohttp.TCPConnector``.
+
+    The session keeps no cookies (``aiohttp.DummyCookieJar``): WeCom's server API authenticates
+    by the ``access_token`` in the URL and sets none, and a pool shared by several corps must
+    not carry one corp's cookies into another's requests. (It also spares every call a cookie
+    lookup.)
     """
 
     def __init__(
@@ -62,7 +64,10 @@ class SessionPool:
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=self._limit, **self._connector_kwargs)  # type: ignore[arg-type]
             session = self._session = aiohttp.ClientSession(
-                connector=connector, raise_for_status=False, auto_decompress=True
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                raise_for_status=False,
+                auto_decompress=True,
             )
         return session
 
@@ -100,12 +105,14 @@ async def send(
     Failures raise :class:`APIConnectionError` / :class:`APITimeoutError` named by ``path``, with
     ``request_sent=False`` only when the request cannot have reached the server (connect phase).
     """
+    # A payload built here, typed as JSON, spares aiohttp its payload-registry lookup and a
+    # header merge on every call.
+    data = None if body is None else BytesPayload(body, content_type="application/json")
     try:
         async with session.request(
             method,
             url,
-            data=body,
-            headers=_JSON_HEADERS if body is not None else None,
+            data=data,
             timeout=timeout,
             allow_redirects=False,
         ) as resp:

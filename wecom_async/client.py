@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -334,7 +334,7 @@ class WeComClient:
         )
         return result
 
-    async def _call_model(
+    def _call_model(
         self,
         path: str,
         request: object,
@@ -344,9 +344,13 @@ class WeComClient:
         timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         stats: CallStats | None = None,
-    ) -> R:
-        """Encode a request model, send it to ``path`` and decode the answer into a model."""
-        return await self._call(
+    ) -> Coroutine[Any, Any, R]:
+        """Encode a request model, send it to ``path`` and decode the answer into a model.
+
+        A plain function returning :meth:`_call`'s coroutine: one coroutine frame less on
+        every call, and on every resumption of it.
+        """
+        return self._call(
             path,
             _converter.encode(request),
             _sansio.model_decoder(response_model, path),
@@ -387,8 +391,10 @@ class WeComClient:
         while True:
             slot: Slot | None = None
             try:
-                token = await tokens.get()
-                async with limiter.slot() as slot:
+                token = tokens.cached() or await tokens.get()
+                # acquire/release rather than ``async with``: one coroutine less per attempt.
+                slot = await Slot(limiter).acquire()
+                try:
                     if stats is not None:
                         stats.calls += 1
                     status, raw = await send(
@@ -400,6 +406,8 @@ class WeComClient:
                         path=path,
                         secrets=(token, core.corp_secret),
                     )
+                finally:
+                    slot.release()
                 if limiter.waiting:
                     # Calls wait for the slot this one just freed: let the next request leave
                     # before this answer takes milliseconds to decode (bulk fetches overlap

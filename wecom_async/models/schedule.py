@@ -374,8 +374,10 @@ class AddScheduleRequest:
         self.schedule.validate(check)
         if self.schedule.schedule_id is not None:
             check.add("schedule.schedule_id", "chosen by WeCom: leave it out of an add")
-        check.uint32("agentid", self.agentid)
-        check.raise_if_any("schedule/add request")
+        if self.agentid is not None:
+            check.uint32("agentid", self.agentid)
+        if check.problems:
+            check.raise_if_any("schedule/add request")
 
 
 @attrs.frozen(slots=True)

@@ -117,8 +117,13 @@ class Schedules:
         check = Checker()
         request = AddScheduleRequest(
             schedule=ScheduleInput(
-                start_time=_unix(check, "schedule.start_time", start_time),
-                end_time=_unix(check, "schedule.end_time", end_time),
+                # Unix seconds as they are (the usual case, on every call: no function call).
+                start_time=start_time
+                if type(start_time) is int
+                else _unix(check, "schedule.start_time", start_time),
+                end_time=end_time
+                if type(end_time) is int
+                else _unix(check, "schedule.end_time", end_time),
                 admins=None if admins is None else id_tuple("admins", admins),
                 attendees=None if attendees is None else normalize_attendees(attendees),
                 summary=summary,
