@@ -210,6 +210,44 @@ async def test_a_failing_source_still_delivers_every_id_it_gave(
     assert [s.schedule_id for s in error.partial.schedules] == ids[:230]
 
 
+async def test_a_failing_plain_iterator_still_delivers_every_id_it_gave(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 250)
+
+    def source() -> Iterator[str]:
+        yield from ids[:230]
+        yield ids[3]  # a duplicate in the last, partial block
+        raise OSError("the ID file went away")
+
+    with pytest.raises(BulkFetchError) as info:
+        await client.schedules.get_many(source(), chunk_size=100)
+    error = info.value
+    assert isinstance(error.source_error, OSError)
+    assert error.partial is not None
+    assert [s.schedule_id for s in error.partial.schedules] == ids[:230]
+    assert error.partial.progress.duplicates == 1
+
+
+async def test_answers_in_another_order_are_put_back_in_request_order(
+    client: WeComClient, fake: FakeWeCom
+) -> None:
+    ids = seed(fake, 300)
+    original = fake.endpoints["oa/schedule/get"]
+
+    def shuffled(context: HandlerContext, body: dict[str, Any]) -> dict[str, Any]:
+        answer = original(context, body)
+        answer["schedule_list"] = answer["schedule_list"][::-1]
+        return answer
+
+    fake.endpoints["oa/schedule/get"] = shuffled
+    wanted = [*ids[:150], "ghost", *ids[150:], ids[0]]
+    result = await client.schedules.get_many(wanted, chunk_size=100)
+    assert [s.schedule_id for s in result.schedules] == ids
+    assert result.missing == ["ghost"]
+    assert result.progress.duplicates == 1
+
+
 async def test_leaving_a_stream_early_cancels_its_calls_and_frees_the_limiter(
     client: WeComClient, fake: FakeWeCom
 ) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from itertools import islice
+from operator import attrgetter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -346,7 +348,7 @@ class ScheduleStream:
 
     async def _fetch(self, ids: tuple[str, ...]) -> ChunkResult:
         # An empty ID would make WeCom reject the whole call: it is reported missing instead.
-        sendable = tuple(i for i in ids if i)
+        sendable = ids if all(ids) else tuple(filter(None, ids))
         if not sendable:
             return ChunkResult(ids, missing=ids)
         try:
@@ -356,6 +358,8 @@ class ScheduleStream:
         except (WeComError, asyncio.TimeoutError) as exc:
             unsendable = tuple(i for i in ids if not i)
             return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, exc))
+        if sendable is ids and tuple(map(_schedule_id, found)) == ids:
+            return ChunkResult(ids, found, ())  # every ID found, in request order: nothing to do
         by_id = {s.schedule_id: s for s in found}
         ordered = tuple(by_id[i] for i in ids if i in by_id)
         missing = tuple(i for i in ids if i not in by_id)
@@ -377,6 +381,14 @@ async def _chunked(
         chunk.append(schedule_id)
         return len(chunk) >= size
 
+    def take_block(block: list[str]) -> None:
+        # De-duplicated in C (a Python step per ID cost ~0.7 ms per 1000-ID chunk).
+        fresh = dict.fromkeys(block)
+        new = list(fresh) if seen.isdisjoint(fresh) else [i for i in fresh if i not in seen]
+        seen.update(new)
+        chunk.extend(new)
+        counters.duplicates += len(block) - len(new)
+
     try:
         if isinstance(ids, AsyncIterable):
             async for schedule_id in ids:
@@ -384,8 +396,18 @@ async def _chunked(
                     yield tuple(chunk)
                     chunk.clear()
         else:
-            for schedule_id in ids:
-                if take(schedule_id):
+            source = iter(ids)
+            block: list[str] = []
+            while True:
+                # Read just what the chunk lacks: the source is never read further ahead.
+                block.clear()
+                try:
+                    block.extend(islice(source, size - len(chunk)))
+                finally:
+                    take_block(block)  # on a failing source too: what it gave is fetched
+                if not block:
+                    break
+                if len(chunk) >= size:
                     yield tuple(chunk)
                     chunk.clear()
                     # Let the fetches run between chunks even when the source never awaits.
@@ -397,6 +419,9 @@ async def _chunked(
         raise
     if chunk:
         yield tuple(chunk)
+
+
+_schedule_id = attrgetter("schedule_id")
 
 
 async def _next(source: AsyncGenerator[tuple[str, ...], None]) -> tuple[str, ...]:
