@@ -7,6 +7,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,6 +23,7 @@ from wecom_async import (
     InvalidCredentialsError,
     MemoryTokenStore,
     NotFoundError,
+    RateLimits,
     Reminders,
     RepeatType,
     ResponseStatus,
@@ -31,7 +33,9 @@ from wecom_async import (
     ServerBusyError,
     SessionPool,
     WeComClient,
+    _transport,
 )
+from wecom_async import client as client_module
 from wecom_async.models import ExcludeTime
 from wecom_async.testing import FakeClock, FakeWeCom
 
@@ -530,3 +534,47 @@ async def test_secrets_never_show(
     for secret in (fake.corp_secret, token.value, "wrong-secret-123", "refused-secret-456"):
         assert secret not in everything
     assert "timeout" in everything
+
+
+# --- scheduling -------------------------------------------------------------------------------
+
+
+async def test_freed_slots_send_the_next_requests_before_an_answer_is_decoded(
+    fake: FakeWeCom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers that arrive together free their slots, and the calls waiting for those slots
+    send their requests, before any of the answers is decoded (decoding 1000 schedules takes
+    milliseconds: the next requests should be on their way to WeCom meanwhile)."""
+    real_send = _transport.send
+    answers, both_waiting = asyncio.Event(), asyncio.Event()
+    sent: list[str] = []
+
+    async def send(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if kwargs["path"] == "gettoken":
+            return await real_send(*args, **kwargs)
+        sent.append(kwargs["path"])
+        if len(sent) <= 2:
+            if len(sent) == 2:
+                both_waiting.set()
+            await answers.wait()  # the first two answers arrive in the same loop turn
+        else:
+            await asyncio.sleep(0)  # a request always waits for the network at least once
+        return 200, b'{"errcode":0,"errmsg":"ok"}'
+
+    monkeypatch.setattr(client_module, "send", send)
+    sends_seen_by_decode: list[int] = []
+
+    def decode(status: int, body: bytes) -> int:
+        sends_seen_by_decode.append(len(sent))
+        return status
+
+    async with connect(fake, rate_limits=RateLimits(max_concurrency=2)) as client:
+        await client.tokens.get()
+        calls = [
+            asyncio.ensure_future(client._call("x", b"{}", decode, idempotent=True))
+            for _ in range(4)
+        ]
+        await both_waiting.wait()
+        answers.set()
+        assert await asyncio.gather(*calls) == [200] * 4
+    assert sends_seen_by_decode == [4, 4, 4, 4]

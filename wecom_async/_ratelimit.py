@@ -232,10 +232,12 @@ class Slot:
         self._cooldown_gen = lim._cooldown_gen
         return self
 
-    def release(self) -> None:
-        """Give the place back (once, after :meth:`acquire`; ``async with`` does this)."""
-        if self._limiter._enabled:
-            self._limiter._release()
+    def release(self) -> bool:
+        """Give the place back (once, after :meth:`acquire`; ``async with`` does this).
+
+        Returns whether a waiting call was handed the place.
+        """
+        return self._limiter._enabled and self._limiter._release()
 
     __aenter__ = acquire
 
@@ -338,18 +340,21 @@ class APILimiter:
                     self._waiters.remove(fut)
             raise
 
-    def _release(self) -> None:
+    def _release(self) -> bool:
         self._in_flight -= 1
-        if self._waiters:
-            self._wake()
+        return bool(self._waiters) and self._wake()
 
-    def _wake(self) -> None:
+    def _wake(self) -> bool:
+        """Hand free places to waiting calls; returns whether any was handed one."""
         waiters = self._waiters
+        woken = False
         while waiters and self._in_flight < self._limit:
             fut = waiters.popleft()
             if not fut.done():
                 self._in_flight += 1
                 fut.set_result(None)
+                woken = True
+        return woken
 
     # --- feedback ---------------------------------------------------------------------------
 

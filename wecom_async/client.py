@@ -407,11 +407,14 @@ class WeComClient:
                         secrets=(token, core.corp_secret),
                     )
                 finally:
-                    slot.release()
-                if limiter.waiting:
-                    # Calls wait for the slot this one just freed: let the next request leave
-                    # before this answer takes milliseconds to decode (bulk fetches overlap
-                    # decoding with WeCom's latency this way).
+                    handed = slot.release()
+                if handed or limiter.waiting:
+                    # Calls wait for slots: let the next requests leave before this answer
+                    # takes milliseconds to decode (bulk fetches overlap decoding with WeCom's
+                    # latency this way). Two turns: in the first, the calls whose answers
+                    # arrived with this one free their slots too; in the second, every call
+                    # handed one of those slots sends its request.
+                    await asyncio.sleep(0)
                     await asyncio.sleep(0)
                 result = decode(status, raw)
             except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
