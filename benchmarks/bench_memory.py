@@ -177,7 +177,7 @@ def run(sizes: Sizes) -> list[BenchResult]:
     )
     method = (
         "Held: tracemalloc over decoding and keeping the schedules (bodies dropped), 3 runs. "
-        "Streaming: iter_many with default concurrency (8) and rate limits, in a subprocess; "
+        "Streaming: iter_many with default concurrency (16) and rate limits, in a subprocess; "
         "peak RSS (VmHWM) of that process."
     )
     return [

@@ -1,10 +1,12 @@
 """Bulk fetching: any number of schedule IDs, in chunks, concurrently, nothing lost.
 
 schedule/get takes at most 1000 IDs a call. :func:`iter_schedules` reads IDs from any iterable
-or async iterable, drops duplicates and empty IDs, cuts chunks of up to ``chunk_size`` and keeps
-at most ``concurrency`` chunks in flight (each call also goes through the client's rate limiter
-and retry policy). Results come out chunk by chunk, in input order by default, so memory stays
-flat however many IDs go in.
+or async iterable, drops duplicates and empty IDs, cuts chunks of up to ``chunk_size`` and
+fetches at most ``concurrency`` chunks at once (each call also goes through the client's rate
+limiter and retry policy). Results come out chunk by chunk, in input order by default, so
+memory stays flat however many IDs go in. In input order, a chunk that finished before an
+earlier one is held until its turn (at most ``concurrency`` of them), and fetching goes on
+meanwhile: one slow chunk does not stall the others.
 
 Every ID ends in exactly one place: a returned schedule, ``missing`` (WeCom did not return it),
 or a failed chunk (after the retry policy gave up). With ``on_error="raise"`` (the default) the
@@ -43,8 +45,11 @@ __all__ = [
     "ScheduleStream",
 ]
 
-#: Default chunks in flight at once: about WeCom's concurrency cap per API.
-DEFAULT_CONCURRENCY = 8
+#: Default chunks being fetched at once. Above the rate limiter's default cap of 10 requests in
+#: flight (about WeCom's concurrency limit per API): the others wait at the limiter, ready to
+#: take a freed slot at once while the answer that freed it is decoded. (With 8, at 50 ms per
+#: call, a 100,000-ID fetch took 0.98 s; with 16, 0.62–0.71 s.)
+DEFAULT_CONCURRENCY = 16
 
 OnError = Literal["raise", "collect"]
 IDs = Iterable[str] | AsyncIterable[str]
@@ -266,43 +271,57 @@ class ScheduleStream:
         return self._generator
 
     async def _run(self) -> AsyncGenerator[ChunkResult, None]:
+        ordered = self._ordered
         in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]]
-        in_flight = deque() if self._ordered else set()
+        in_flight = deque() if ordered else set()
+        # Ordered: finished chunks wait for the earlier ones, at most `concurrency` of them, so
+        # that one slow chunk does not stop the others from being fetched.
+        held_at_most = 2 * self._concurrency if ordered else self._concurrency
         source = _chunked(self._ids, self._chunk_size, self._counters)
         next_chunk: asyncio.Task[tuple[str, ...]] | None = None
+        source_done = False
         source_error: Exception | None = None
         stop_on_failure = self._on_error == "raise"
         try:
             while not (self.failures and stop_on_failure):
-                if len(in_flight) >= self._concurrency:
-                    yield await self._next_done(in_flight)
+                if in_flight and _first_done(in_flight):
+                    yield self._pop_done(in_flight)
                     continue
-                if next_chunk is None:
+                running = [task for task in in_flight if not task.done()]
+                if (
+                    next_chunk is None
+                    and not source_done
+                    and len(running) < self._concurrency
+                    and len(in_flight) < held_at_most
+                ):
                     next_chunk = asyncio.ensure_future(_next(source))
-                # Wait for the source, but deliver results that finish meanwhile: a slow
-                # source must not hold back what was already fetched.
-                if in_flight:
-                    head = {in_flight[0]} if isinstance(in_flight, deque) else in_flight
-                    await asyncio.wait({next_chunk, *head}, return_when=asyncio.FIRST_COMPLETED)
-                    if _first_done(in_flight):
-                        yield await self._next_done(in_flight)
-                        continue
+                waits: set[asyncio.Future[Any]] = set(running)
+                if next_chunk is not None:
+                    waits.add(next_chunk)
+                if not waits:
+                    break  # the source is done and everything was delivered
+                # Any chunk finishing frees a place for the next one, even while the first
+                # chunk (which must be delivered first) is still running; a slow source does
+                # not hold back what was already fetched.
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if next_chunk is None or not next_chunk.done():
+                    continue
                 try:
-                    chunk_ids = await next_chunk
+                    chunk_ids = next_chunk.result()
                 except StopAsyncIteration:
-                    break
+                    source_done = True
+                    continue
                 except Exception as exc:
                     source_error = exc
                     break
                 finally:
-                    if next_chunk.done():
-                        next_chunk = None
+                    next_chunk = None
                 task = asyncio.ensure_future(self._fetch(chunk_ids))
                 if isinstance(in_flight, deque):
                     in_flight.append(task)
                 else:
                     in_flight.add(task)
-                self.peak_in_flight = max(self.peak_in_flight, len(in_flight))
+                self.peak_in_flight = max(self.peak_in_flight, len(running) + 1)
             while in_flight:
                 yield await self._next_done(in_flight)
         finally:
@@ -319,19 +338,27 @@ class ScheduleStream:
             cause = source_error if source_error is not None else failures[0].error
             raise BulkFetchError(failures, source_error=source_error) from cause
 
+    def _pop_done(
+        self, in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]]
+    ) -> ChunkResult:
+        """The next deliverable result, which :func:`_first_done` said is there."""
+        if isinstance(in_flight, deque):
+            task = in_flight.popleft()
+        else:
+            task = next(t for t in in_flight if t.done())
+            in_flight.discard(task)
+        result = task.result()
+        self._account(result)
+        return result
+
     async def _next_done(
         self, in_flight: deque[asyncio.Task[ChunkResult]] | set[asyncio.Task[ChunkResult]]
     ) -> ChunkResult:
         if isinstance(in_flight, deque):
-            result = await in_flight[0]
-            in_flight.popleft()
+            await asyncio.wait({in_flight[0]})
         else:
-            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            task = done.pop()
-            in_flight.discard(task)
-            result = task.result()
-        self._account(result)
-        return result
+            await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        return self._pop_done(in_flight)
 
     def _account(self, result: ChunkResult) -> None:
         counters = self._counters

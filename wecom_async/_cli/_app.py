@@ -13,6 +13,7 @@ import click
 import orjson
 
 from .. import Calendar, OpMode, Schedule, __version__
+from ..batching import DEFAULT_CONCURRENCY
 from ._common import (
     EXIT_ERROR,
     EXIT_MISSING,
@@ -276,9 +277,10 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
-    default=8,
+    default=DEFAULT_CONCURRENCY,
     show_default=True,
-    help="Calls in flight at once (WeCom's quotas are enforced by the client anyway).",
+    help="Chunks fetched at once. The client's limiter still caps the calls in flight at 10 "
+    "and enforces WeCom's quotas; the chunks beyond wait at it, ready to go.",
 )
 @click.option(
     "--chunk-size",

@@ -546,10 +546,12 @@ class Schedules:
         WeCom doc: https://developer.work.weixin.qq.com/document/path/97724
 
         IDs are de-duplicated and sent in chunks of ``chunk_size`` (≤ 1000), with at most
-        ``concurrency`` chunks in flight, each call within the client's rate limits and retry
-        policy. Schedules come out chunk by chunk: in input order (``ordered=True``) or as
-        chunks complete. Memory stays flat: only the chunks in flight are held (plus the set of
-        IDs seen, for de-duplication). The returned :class:`~wecom_async.ScheduleStream` also
+        ``concurrency`` chunks being fetched at once, each call within the client's rate limits
+        (which cap the requests in flight: 10 by default) and retry policy. Schedules come out
+        chunk by chunk: in input order (``ordered=True``; chunks that finish early are held for
+        their turn, at most ``concurrency`` of them, while fetching goes on) or as chunks
+        complete. Memory stays flat: only those chunks are held (plus the set of IDs seen, for
+        de-duplication). The returned :class:`~wecom_async.ScheduleStream` also
         exposes ``missing``, ``failures`` and ``progress()``; ``progress`` is called after each
         chunk. See :mod:`wecom_async.batching` for what happens on failures.
         """
