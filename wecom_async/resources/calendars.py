@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ..batching import DEFAULT_CONCURRENCY
 from ..errors import NotFoundError
 from ..models._common import id_tuple, reject_str
@@ -75,7 +77,9 @@ class Calendars:
         (全员日历) must be public with a non-empty ``public_range``. ``set_as_default`` makes it
         this app's default calendar (where schedules without ``cal_id`` go). Fields left as
         None are not sent. Every documented limit is checked first
-        (:class:`~wecom_async.ValidationError`, nothing sent).
+        (:class:`~wecom_async.ValidationError`, nothing sent). A ``public_range`` for a
+        calendar that is neither public nor a corp calendar is checked, then left out of the
+        request: the docs say it only takes effect on public calendars.
 
         WeCom creates the calendar even when it refuses some shares (an unknown user, say):
         they are in the result's ``fail_result.shares``; check ``result.ok``. Not resent after
@@ -96,6 +100,10 @@ class Calendars:
             agentid=agentid,
         )
         request.validate()
+        if public_range is not None and not (is_public or is_corp_calendar):
+            request = attrs.evolve(
+                request, calendar=attrs.evolve(request.calendar, public_range=None)
+            )
         answer = await self._client._call_model(
             PATH_ADD,
             request,
@@ -128,8 +136,9 @@ class Calendars:
         ``shares`` left as None are cleared, and so is the public range unless
         ``skip_public_range=True`` (which keeps it; ``public_range`` must then be None). To
         change a few fields and keep the rest, use :meth:`patch`. ``is_public`` and
-        ``is_corp_calendar`` cannot change. Limits as for :meth:`add`. Not resent after the
-        request may have reached WeCom.
+        ``is_corp_calendar`` cannot change. Limits as for :meth:`add`, except that admins need
+        not be among the shares (doc 97716 states only "at most 3 admins"; WeCom has the last
+        word). Not resent after the request may have reached WeCom.
         """
         request = UpdateCalendarRequest(
             calendar=CalendarInput(
@@ -141,7 +150,10 @@ class Calendars:
                 shares=None if shares is None else normalize_shares(shares),
                 public_range=public_range,
             ),
-            skip_public_range=True if skip_public_range else None,
+            # False is left out (WeCom's default); a value that is no bool goes to validate.
+            skip_public_range=(skip_public_range or None)
+            if type(skip_public_range) is bool
+            else skip_public_range,
         )
         request.validate()
         answer = await self._client._call_model(
