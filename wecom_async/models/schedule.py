@@ -176,7 +176,9 @@ class Reminders:
             if type(getattr(self, name)) is not bool:
                 check.flag(f"{path}.{name}", getattr(self, name))
         secs = self.remind_before_event_secs
-        if type(secs) is not int or secs not in REMIND_BEFORE_EVENT_SECS:
+        if (type(secs) is not int or secs not in REMIND_BEFORE_EVENT_SECS) and check.is_int(
+            f"{path}.remind_before_event_secs", secs
+        ):
             check.one_of(f"{path}.remind_before_event_secs", secs, REMIND_BEFORE_EVENT_SECS)
         allowed = REMIND_TIME_DIFFS_WHOLE_DAY if is_whole_day else REMIND_TIME_DIFFS
         diffs = self.remind_time_diffs
@@ -195,13 +197,15 @@ class Reminders:
                         f"must be one of {fmt_set(allowed)}, got {diff}{hint}",
                     )
         repeat_type = self.repeat_type
-        if type(repeat_type) is not RepeatType or repeat_type not in _REPEAT_TYPES:
+        if (
+            type(repeat_type) is not RepeatType or repeat_type not in _REPEAT_TYPES
+        ) and check.is_int(f"{path}.repeat_type", repeat_type):
             check.one_of(f"{path}.repeat_type", repeat_type, _REPEAT_TYPES)
         until, interval = self.repeat_until, self.repeat_interval
         if not (type(until) is int and 0 <= until <= UINT32_MAX):
-            check.uint32(f"{path}.repeat_until", until)
+            check.uint32(f"{path}.repeat_until", until, required=True)
         if not (type(interval) is int and 0 <= interval <= UINT32_MAX):
-            check.uint32(f"{path}.repeat_interval", interval)
+            check.uint32(f"{path}.repeat_interval", interval, required=True)
         if self.is_custom_repeat and is_int(interval) and interval < 1:
             check.add(f"{path}.repeat_interval", "custom repeats need repeat_interval ≥ 1")
         for name, days, low, high in (
@@ -216,8 +220,9 @@ class Reminders:
                 continue
             if check.int_list(f"{path}.{name}", days):
                 check.each_in_range(f"{path}.{name}", days, low, high)
-        if not (type(self.timezone) is int and -12 <= self.timezone <= 12):
-            check.int_range(f"{path}.timezone", self.timezone, -12, 12)
+        tz = self.timezone
+        if not (type(tz) is int and -12 <= tz <= 12) and check.is_int(f"{path}.timezone", tz):
+            check.int_range(f"{path}.timezone", tz, -12, 12)
 
 
 @attrs.frozen(slots=True)
