@@ -138,8 +138,36 @@ CASES: list[Any] = [
         id="op_start_time float",
     ),
     pytest.param(
-        lambda c: c.schedules.add_attendees("sid", [5]), "attendees[0].userid", id="add_att"
+        lambda c: c.schedules.add_attendees("sid", ["a", 5]), "userids[1].userid", id="add_att"
     ),
+    pytest.param(
+        lambda c: c.schedules.remove_attendees("sid", [["a"]]),
+        "userids[0].userid",
+        id="remove_att unhashable",
+    ),
+    pytest.param(
+        lambda c: c.schedules.update("sid", start_time=T0, end_time=T0, reminders={}),
+        "schedule.reminders",
+        id="update reminders dict",
+    ),
+    pytest.param(
+        lambda c: c.schedules.get_many(["a"], chunk_size="10"), "chunk_size", id="chunk_size str"
+    ),
+    pytest.param(
+        lambda c: c.schedules.get_many(["a"], concurrency=0), "concurrency", id="concurrency 0"
+    ),
+    pytest.param(
+        lambda c: c.calendars.get(["wc"], concurrency=1.5), "concurrency", id="cal concurrency"
+    ),
+    pytest.param(
+        lambda c: c.calendars.patch("wc", summary=5), "calendar.summary", id="cal patch summary"
+    ),
+    pytest.param(
+        lambda c: c.calendars.patch("wc", shares=[CalendarShare(b"u")]),
+        "calendar.shares[0].userid",
+        id="cal patch shares",
+    ),
+    pytest.param(lambda c: c.calendars.patch(5), "calendar.cal_id", id="cal patch id"),
     pytest.param(
         lambda c: c.schedules.remove_attendees(None, ["a"]), "schedule_id", id="remove_att id"
     ),
@@ -187,7 +215,8 @@ CASES: list[Any] = [
         "skip_public_range",
         id="cal update skip",
     ),
-    pytest.param(lambda c: c.calendars.get([5]), "cal_id_list[0]", id="cal get int"),
+    pytest.param(lambda c: c.calendars.get(["wc", 5]), "cal_ids[1]", id="cal get int"),
+    pytest.param(lambda c: c.calendars.get([{}]), "cal_ids[0]", id="cal get unhashable"),
     pytest.param(lambda c: c.calendars.delete(None), "cal_id", id="cal delete None"),
     pytest.param(lambda c: c.request(5), "path", id="request path int"),
     pytest.param(lambda c: c.request("oa/schedule/get", [1]), "body", id="request body list"),

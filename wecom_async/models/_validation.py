@@ -8,16 +8,29 @@ WeCom answers is taken as it is (its documented ranges are wider than what a req
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from ..errors import Problem, ValidationError
 
-__all__ = ["UINT32_MAX", "Checker", "describe", "fmt_set", "is_int", "unencodable"]
+__all__ = [
+    "UINT32_MAX",
+    "Checker",
+    "check_ids",
+    "check_options",
+    "describe",
+    "fmt_set",
+    "is_int",
+    "unencodable",
+]
 
 UINT32_MAX = 2**32 - 1
 #: The JSON integers orjson writes (a wider one makes it raise).
 _INT64 = (-(2**63), 2**64 - 1)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def is_int(value: object) -> bool:
@@ -149,6 +162,37 @@ class Checker:
     def one_of(self, path: str, value: int | None, allowed: Collection[int]) -> None:
         if value is not None and self.is_int(path, value) and value not in allowed:
             self.add(path, f"must be one of {fmt_set(allowed)}, got {value}")
+
+
+def check_ids(name: str, values: Iterable[object], key: Callable[[Any], object] = _same) -> None:
+    """Raise :class:`ValidationError` naming each item of *values* (by its index in the
+    caller's argument) whose ID — ``key(item)`` — is not a string.
+
+    Run before de-duplicating (an unhashable ID would fail there); one ``isinstance`` per item.
+    """
+    check = Checker()
+    suffix = "" if key is _same else ".userid"
+    for index, value in enumerate(values):
+        if not isinstance(key(value), str):
+            check.is_str(f"{name}[{index}]{suffix}", key(value))
+    check.raise_if_any(f"{name} argument")
+
+
+def check_options(
+    *,
+    chunk_size: object = 1,
+    concurrency: object = 1,
+    on_error: object = "raise",
+    max_chunk_size: int = 1,
+) -> None:
+    """Raise :class:`ValidationError` (also a ``ValueError``) naming every bad bulk option."""
+    check = Checker()
+    check.int_range("chunk_size", chunk_size, 1, max_chunk_size)  # type: ignore[arg-type]
+    if check.is_int("concurrency", concurrency) and concurrency < 1:  # type: ignore[operator]
+        check.add("concurrency", f"must be at least 1, got {concurrency}")
+    if on_error not in ("raise", "collect"):
+        check.add("on_error", f"must be 'raise' or 'collect', got {on_error!r}")
+    check.raise_if_any("options")
 
 
 def fmt_set(values: Collection[int]) -> str:

@@ -11,6 +11,7 @@ import attrs
 from ..batching import DEFAULT_CONCURRENCY
 from ..errors import NotFoundError
 from ..models._common import id_tuple, reject_str
+from ..models._validation import Checker, check_ids, check_options
 from ..models.calendar import (
     MAX_CAL_IDS_PER_GET,
     AddCalendarRequest,
@@ -27,7 +28,7 @@ from ..models.calendar import (
     UpdateCalendarResponse,
     normalize_shares,
 )
-from ..models.schedule import OKResponse
+from ..models.schedule import MAX_CAL_ID_BYTES, OKResponse
 from .schedules import UNSET, _given, _Unset
 
 if TYPE_CHECKING:
@@ -196,7 +197,23 @@ class Calendars:
         return the calendar. Assumption: the client raises it from the calendar/get answer
         (unknown, deleted and other apps' calendars are all left out of it), without sending
         the update.
+
+        The arguments given are checked before the read (:class:`~wecom_async.ValidationError`,
+        nothing sent).
         """
+        check = Checker()
+        check.id("calendar.cal_id", cal_id, MAX_CAL_ID_BYTES)
+        CalendarInput(
+            # Fields not given stand at values no rule refuses; the whole update is checked
+            # again once the read has filled them in.
+            summary=_given(summary, "-"),
+            color=_given(color, "#000000"),
+            description=_given(description, None),
+            admins=None if isinstance(admins, _Unset) else id_tuple("admins", admins),
+            shares=None if isinstance(shares, _Unset) else normalize_shares(shares),
+            public_range=_given(public_range, None),
+        ).validate(check, admins_among_shares=False)
+        check.raise_if_any("calendar/update request")
         current = await self._get_one(cal_id, timeout=timeout, max_retries=max_retries)
         return await self.update(
             cal_id,
@@ -240,8 +257,9 @@ class Calendars:
         (the docs are silent); they are left out here too: compare ``cal_id`` to find them.
         """
         reject_str("cal_ids", cal_ids)
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        check_options(concurrency=concurrency)
+        cal_ids = list(cal_ids)
+        check_ids("cal_ids", cal_ids)  # by input index, before de-duplicating
         ids = tuple(dict.fromkeys(cal_ids))
         GetCalendarsRequest(ids).validate(batched=True)
         gate = asyncio.Semaphore(concurrency)

@@ -21,8 +21,9 @@ from ..batching import (
 )
 from ..errors import NotFoundError, ResourceDeletedError
 from ..models._common import id_tuple, reject_str, to_unix
-from ..models._validation import UINT32_MAX, Checker, is_int
+from ..models._validation import UINT32_MAX, Checker, check_ids, check_options, is_int
 from ..models.schedule import (
+    _USERID,
     MAX_IDS_PER_GET,
     MAX_PAGE_SIZE,
     AddScheduleRequest,
@@ -487,7 +488,9 @@ class Schedules:
         max_retries: int | None,
     ) -> None:
         reject_str("userids", userids)
-        unique = {a.userid: a for a in normalize_attendees(userids)}
+        attendees = normalize_attendees(userids)
+        check_ids("userids", attendees, _USERID)  # by input index, before de-duplicating
+        unique = {a.userid: a for a in attendees}
         request = ScheduleAttendeesRequest(schedule_id, tuple(unique.values()))
         request.validate(f"{path.removeprefix('oa/')} request")
         await self._client._call_model(
@@ -583,12 +586,14 @@ class Schedules:
         other iterables such an ID fails its chunk (``ChunkFailure`` with the ValidationError;
         nothing of that chunk is sent).
         """
+        check_options(
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            on_error=on_error,
+            max_chunk_size=MAX_IDS_PER_GET,
+        )
         if isinstance(schedule_ids, (list, tuple)) and not _all_str(schedule_ids):
-            check = Checker()
-            for index, schedule_id in enumerate(schedule_ids):
-                if not isinstance(schedule_id, str):
-                    check.is_str(f"schedule_ids[{index}]", schedule_id)
-            check.raise_if_any("schedule_ids argument")
+            check_ids("schedule_ids", schedule_ids)
         return ScheduleStream(
             self,
             schedule_ids,
@@ -749,10 +754,13 @@ def _op_start(check: Checker, mode: OpMode | None, value: int | datetime | None)
 
 
 def _sendable(reminders: Reminders) -> Reminders:
-    """``reminders`` without ``exclude_time_list``, which WeCom sets and requests never carry."""
-    return (
-        attrs.evolve(reminders, exclude_time_list=()) if reminders.exclude_time_list else reminders
-    )
+    """``reminders`` without ``exclude_time_list``, which WeCom sets and requests never carry.
+
+    Anything else than a :class:`Reminders` is kept as it is, for ``validate`` to report.
+    """
+    if isinstance(reminders, Reminders) and reminders.exclude_time_list:
+        return attrs.evolve(reminders, exclude_time_list=())
+    return reminders
 
 
 def _one_off(reminders: Reminders) -> Reminders:
