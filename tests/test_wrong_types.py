@@ -284,6 +284,27 @@ async def test_every_wrong_field_is_named_at_once(client: WeComClient, fake: Any
         pytest.param(
             {"corp_id": "c", "corp_secret": SECRET, "base_url": None}, ("base_url",), id="None"
         ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "timeout": "30"}, ("timeout",), id="timeout"
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "timeout": -1}, ("timeout",), id="timeout<0"
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "max_retries": "2"},
+            ("max_retries",),
+            id="max_retries str",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "max_retries": -1},
+            ("max_retries",),
+            id="max_retries<0",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "token_refresh_margin": None},
+            ("token_refresh_margin",),
+            id="margin None",
+        ),
     ],
 )
 def test_the_constructor_names_the_wrong_argument(

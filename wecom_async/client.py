@@ -201,7 +201,16 @@ class WeComClient:
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        _check_arguments(corp_id, corp_secret, base_url, session, pool)
+        _check_arguments(
+            corp_id,
+            corp_secret,
+            base_url,
+            session,
+            pool,
+            timeout=timeout,
+            max_retries=max_retries,
+            token_refresh_margin=token_refresh_margin,
+        )
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
         ).override(max_retries=max_retries)
@@ -462,6 +471,10 @@ def _check_arguments(
     base_url: object,
     session: object,
     pool: object,
+    *,
+    timeout: object,
+    max_retries: object,
+    token_refresh_margin: object,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -489,7 +502,21 @@ def _check_arguments(
             )
     if session is not None and pool is not None:
         check.add("session", "pass session= or pool=, not both")
+    if not isinstance(timeout, aiohttp.ClientTimeout) and not _seconds(timeout, zero=False):
+        check.add("timeout", f"must be seconds > 0 or an aiohttp.ClientTimeout, got {timeout!r}")
+    retries_typed = max_retries is None or check.is_int("max_retries", max_retries)
+    if retries_typed and isinstance(max_retries, int) and max_retries < 0:
+        check.add("max_retries", f"must be at least 0, got {max_retries}")
+    if not _seconds(token_refresh_margin, zero=True):
+        check.add("token_refresh_margin", f"must be seconds ≥ 0, got {token_refresh_margin!r}")
     check.raise_if_any("WeComClient arguments")
+
+
+def _seconds(value: object, *, zero: bool) -> bool:
+    """A finite int or float (not a bool) above 0, or at 0 too with *zero*."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return (value >= 0 if zero else value > 0) and value < float("inf")
 
 
 def _check_request_arguments(path: object, body: object) -> None:
