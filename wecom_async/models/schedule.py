@@ -357,7 +357,7 @@ class ScheduleInput:
             check.id(f"{path}.cal_id", cal_id, MAX_CAL_ID_BYTES)
         reminders = self.reminders
         if reminders is not None:
-            if type(reminders) is Reminders or isinstance(reminders, Reminders):
+            if isinstance(reminders, Reminders):
                 reminders.validate(check, f"{path}.reminders", is_whole_day=bool(is_whole_day))
             else:
                 check.add(f"{path}.reminders", f"must be a Reminders, got {describe(reminders)}")
