@@ -21,8 +21,8 @@ from wecom_async import (
     ValidationError,
     WeComClient,
 )
-from wecom_async._converter import decode
-from wecom_async.models import GetCalendarsResponse
+from wecom_async._converter import decode, structure
+from wecom_async.models import Calendar, GetCalendarsResponse
 
 T0 = 1_700_000_000  # 2023-11-15 06:13:20 UTC+8
 HOUR = 3600
@@ -99,6 +99,10 @@ CASES: list[Any] = [
     ),
     pytest.param(lambda c: c.schedules.get([b"sid"]), "schedule_id_list[0]", id="get bytes"),
     pytest.param(lambda c: c.schedules.get(None), "schedule_ids", id="get None"),
+    pytest.param(
+        lambda c: c.schedules.get(["ok", "\ud800"]), "schedule_id_list[1]", id="get surrogate"
+    ),
+    pytest.param(_cal_add(summary="\udc00"), "calendar.summary", id="cal summary surrogate"),
     pytest.param(lambda c: c.schedules.get_many(["a", 5]), "schedule_ids[1]", id="get_many"),
     pytest.param(lambda c: c.schedules.get_many(None), "schedule_ids", id="get_many None"),
     pytest.param(
@@ -348,6 +352,7 @@ async def test_calendar_update_and_patch_keep_admins_that_are_not_among_the_shar
 
 
 def test_calendar_admins_are_also_read_from_adminis() -> None:
+    assert structure({"cal_id": "wc1", "adminis": ["a"]}, Calendar).admins == ("a",)
     body = b'{"errcode":0,"errmsg":"ok","calendar_list":[{"cal_id":"wc1","adminis":["a","b"]}]}'
     [calendar] = decode(body, GetCalendarsResponse).calendar_list
     assert calendar.admins == ("a", "b")
