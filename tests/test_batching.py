@@ -13,6 +13,7 @@ from wecom_async import (
     BulkProgress,
     NotFoundError,
     ServerBusyError,
+    ValidationError,
     WeComClient,
 )
 from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext
@@ -222,13 +223,13 @@ async def test_a_slow_first_chunk_does_not_stop_the_others() -> None:
 async def test_a_single_string_is_refused_where_a_list_of_ids_belongs(
     client: WeComClient, fake: FakeWeCom
 ) -> None:
-    with pytest.raises(TypeError, match="not a single string"):
+    with pytest.raises(ValidationError, match="not a single string"):
         await client.schedules.get("abc")
-    with pytest.raises(TypeError, match="schedule_ids"):
+    with pytest.raises(ValidationError, match="schedule_ids"):
         client.schedules.iter_many("abc")
-    with pytest.raises(TypeError, match="attendees"):
+    with pytest.raises(ValidationError, match="attendees"):
         await client.schedules.add(start_time=1, end_time=2, attendees="alice")
-    with pytest.raises(TypeError, match="admins"):
+    with pytest.raises(ValidationError, match="admins"):
         await client.schedules.add(start_time=1, end_time=2, attendees=["a"], admins="a")
     with pytest.raises(ValueError, match="on_error"):
         await client.schedules.get_many([], on_error="ignore")  # type: ignore[arg-type]

@@ -35,6 +35,8 @@ import cattrs
 import msgspec
 import orjson
 
+from .errors import ValidationError
+from .models._validation import unencodable
 from .models.schedule import Attendee
 
 __all__ = [
@@ -111,8 +113,17 @@ def encode(obj: object) -> bytes:
     """A request model (or plain JSON-ready data) → JSON bytes.
 
     The same bytes as :func:`encode_reference`, through an encoder compiled once per model.
+    What cannot be written as JSON (a lone surrogate such as ``"\\ud800"``, bytes or a set in a
+    ``client.request`` body…) raises :class:`~wecom_async.ValidationError` naming every such
+    field; the caller encodes before sending, so nothing is sent.
     """
-    return _encoders[type(obj)](obj)
+    try:
+        return _encoders[type(obj)](obj)
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        problems = unencodable(converter.unstructure(obj))
+        if not problems:
+            raise
+        raise ValidationError(problems, model="request body") from exc
 
 
 def structure(data: Any, model: type[T]) -> T:

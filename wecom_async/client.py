@@ -29,6 +29,7 @@ from .errors import (
     ResponseDecodeError,
     WeComAPIError,
 )
+from .models._validation import Checker
 from .resources.calendars import Calendars
 from .resources.schedules import Schedules
 
@@ -200,10 +201,16 @@ class WeComClient:
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if not corp_id or not corp_secret:
-            raise ValueError("corp_id and corp_secret are required")
-        if session is not None and pool is not None:
-            raise ValueError("pass session= or pool=, not both")
+        _check_arguments(
+            corp_id,
+            corp_secret,
+            base_url,
+            session,
+            pool,
+            timeout=timeout,
+            max_retries=max_retries,
+            token_refresh_margin=token_refresh_margin,
+        )
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
         ).override(max_retries=max_retries)
@@ -322,6 +329,10 @@ class WeComClient:
         as for every other call. Pass ``idempotent=True`` for reads, so that failures after the
         request may have reached WeCom (timeouts, resets, 5xx) are retried too.
         """
+        if not (type(path) is str and path.strip("/")) or not (
+            body is None or isinstance(body, Mapping)
+        ):
+            _check_request_arguments(path, body)
         path = path.strip("/")
         data = _converter.encode(dict(body or {}))
         decode: Decode[Any] = (
@@ -452,6 +463,70 @@ class WeComClient:
                 continue
             limiter.on_success()
             return result
+
+
+def _check_arguments(
+    corp_id: object,
+    corp_secret: object,
+    base_url: object,
+    session: object,
+    pool: object,
+    *,
+    timeout: object,
+    max_retries: object,
+    token_refresh_margin: object,
+) -> None:
+    """Raise :class:`ValidationError` naming every constructor argument that is wrong.
+
+    A ``ValidationError`` (a ``ValueError`` too) like every other argument check: nothing was
+    sent. The secret's value never appears in a message, only its type.
+    """
+    check = Checker()
+    for name, value in (("corp_id", corp_id), ("corp_secret", corp_secret)):
+        if value is None or value == "":
+            check.add(name, "required (a non-empty string)")
+        elif not isinstance(value, str):
+            check.add(name, f"must be a string, got {type(value).__name__}")
+    if not isinstance(base_url, str):
+        check.add("base_url", f"must be a string, got {type(base_url).__name__}")
+    else:
+        try:
+            url = URL(base_url)
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            check.add(
+                "base_url",
+                "must be an absolute http(s) URL such as 'https://qyapi.weixin.qq.com', "
+                f"got {base_url!r}",
+            )
+    if session is not None and pool is not None:
+        check.add("session", "pass session= or pool=, not both")
+    if not isinstance(timeout, aiohttp.ClientTimeout) and not _seconds(timeout, zero=False):
+        check.add("timeout", f"must be seconds > 0 or an aiohttp.ClientTimeout, got {timeout!r}")
+    retries_typed = max_retries is None or check.is_int("max_retries", max_retries)
+    if retries_typed and isinstance(max_retries, int) and max_retries < 0:
+        check.add("max_retries", f"must be at least 0, got {max_retries}")
+    if not _seconds(token_refresh_margin, zero=True):
+        check.add("token_refresh_margin", f"must be seconds ≥ 0, got {token_refresh_margin!r}")
+    check.raise_if_any("WeComClient arguments")
+
+
+def _seconds(value: object, *, zero: bool) -> bool:
+    """A finite int or float (not a bool) above 0, or at 0 too with *zero*."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return (value >= 0 if zero else value > 0) and value < float("inf")
+
+
+def _check_request_arguments(path: object, body: object) -> None:
+    """Raise :class:`ValidationError` for a ``request()`` path or body of the wrong kind."""
+    check = Checker()
+    if not isinstance(path, str) or not path.strip("/"):
+        check.add("path", f"must be an API path such as 'oa/schedule/get', got {path!r}")
+    if body is not None and not isinstance(body, Mapping):
+        check.add("body", f"must be a mapping (a JSON object), got {type(body).__name__}")
+    check.raise_if_any("request() arguments")
 
 
 def _describe(exc: BaseException) -> str:

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..errors import Problem, ValidationError
+from ._validation import describe
+
 __all__ = ["WireIntEnum", "from_unix", "id_tuple", "reject_str", "to_unix", "tz_from_offset"]
 
 #: Documented default timezone of schedules: UTC+8 (Beijing).
@@ -55,12 +58,24 @@ def to_unix(value: int | datetime) -> int:
 
 
 def reject_str(name: str, values: object) -> None:
-    """A single string where a list of IDs belongs would be sent one character per ID."""
-    if isinstance(values, str):
-        raise TypeError(f"{name} takes a list of IDs, not a single string: {name}=[{values!r}]")
+    """A single string where a list of IDs belongs would be sent one character per ID.
+
+    Raises :class:`~wecom_async.ValidationError` (nothing is sent) naming the argument, as for
+    ``None`` or anything else that is not an iterable.
+    """
+    if isinstance(values, (str, bytes)):
+        message = f"takes a list of IDs, not a single string: {name}=[{values!r}]"
+    elif not (hasattr(values, "__iter__") or hasattr(values, "__aiter__")):
+        message = f"must be a list of IDs, got {describe(values)}"
+    else:
+        return
+    raise ValidationError([Problem(name, message)], model=f"{name} argument")
 
 
 def id_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
-    """A list of IDs as a tuple; a single string is a ``TypeError`` (see :func:`reject_str`)."""
+    """A list of IDs as a tuple; a single string or a non-iterable is a ``ValidationError``.
+
+    The IDs' own types are checked by the request's ``validate`` (each with its index).
+    """
     reject_str(name, values)
     return tuple(values)

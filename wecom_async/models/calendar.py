@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import attrs
 
-from ._common import WireIntEnum
-from ._validation import Checker
+from ._common import WireIntEnum, reject_str
+from ._validation import Checker, describe
 from .schedule import MAX_CAL_ID_BYTES, MAX_USERID_BYTES
 
 __all__ = [
@@ -46,6 +46,7 @@ MAX_PUBLIC_PARTYIDS = 100
 MAX_CAL_IDS_PER_GET = 1000
 #: ``"#RRGGBB"``. Assumption: lower-case hex digits are accepted too (the docs show upper case).
 COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+_PERMISSIONS = frozenset({1, 3})
 
 
 class CalendarPermission(WireIntEnum):
@@ -82,13 +83,15 @@ class PublicRange:
         return not self.userids and not self.partyids
 
     def validate(self, check: Checker, path: str) -> None:
-        """Append every broken documented limit to ``check``."""
-        check.max_items(f"{path}.userids", self.userids, MAX_PUBLIC_USERIDS)
-        for index, userid in enumerate(self.userids):
-            _check_userid(check, f"{path}.userids[{index}]", userid)
-        check.max_items(f"{path}.partyids", self.partyids, MAX_PUBLIC_PARTYIDS)
-        for index, partyid in enumerate(self.partyids):
-            check.uint32(f"{path}.partyids[{index}]", partyid)
+        """Append every broken documented limit (and every wrong type) to ``check``."""
+        if _is_list(check, f"{path}.userids", self.userids):
+            check.max_items(f"{path}.userids", self.userids, MAX_PUBLIC_USERIDS)
+            for index, userid in enumerate(self.userids):
+                _check_userid(check, f"{path}.userids[{index}]", userid)
+        if _is_list(check, f"{path}.partyids", self.partyids):
+            check.max_items(f"{path}.partyids", self.partyids, MAX_PUBLIC_PARTYIDS)
+            for index, partyid in enumerate(self.partyids):
+                check.uint32(f"{path}.partyids[{index}]", partyid)
 
 
 @attrs.frozen(slots=True)
@@ -96,8 +99,9 @@ class Calendar:
     """A calendar as calendar/get answers it (doc 97717).
 
     Unknown fields in the answer are ignored; missing optional ones take their defaults.
-    Assumption: the admins come as ``admins`` (the field table's name; the page's example
-    misspells it ``adminis``).
+    The admins are read from ``admins`` (the field table's name) and, when that is absent or
+    empty, from ``adminis`` (the page's example spells it so): either way they are in
+    ``admins``, so a ``patch`` sends them back instead of clearing them.
     """
 
     cal_id: str
@@ -109,6 +113,13 @@ class Calendar:
     is_public: bool = False
     public_range: PublicRange = PublicRange()
     is_corp_calendar: bool = False
+    #: The wire spelling ``adminis`` of doc 97717's example, only for decoding: read ``admins``.
+    adminis: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # msgspec and cattrs both build the model through __init__, which calls this.
+        if self.adminis and not self.admins:
+            object.__setattr__(self, "admins", self.adminis)
 
     @property
     def share_ids(self) -> tuple[str, ...]:
@@ -136,47 +147,65 @@ class CalendarInput:
     set_as_default: bool | None = None
     cal_id: str | None = None
 
-    def validate(self, check: Checker, path: str = "calendar") -> None:
-        """Append every broken documented limit to ``check``.
+    def validate(
+        self, check: Checker, path: str = "calendar", *, admins_among_shares: bool = True
+    ) -> None:
+        """Append every broken documented limit (and every wrong type) to ``check``.
 
-        Every admin must be among the shares (doc 93647: 管理员必须在通知范围成员的列表中).
-        Assumption: the same holds on update, whose page does not repeat it.
+        With ``admins_among_shares`` (add), every admin must be among the shares (doc 93647:
+        管理员必须在通知范围成员的列表中). The update page (doc 97716) states only "at most 3
+        admins", and a calendar read from WeCom may have admins that are not among its shares
+        (the creator, say): update and patch leave that rule to WeCom.
         """
-        if not MIN_SUMMARY_CHARS <= len(self.summary) <= MAX_SUMMARY_CHARS:
+        if check.is_str(f"{path}.summary", self.summary) and not (
+            MIN_SUMMARY_CHARS <= len(self.summary) <= MAX_SUMMARY_CHARS
+        ):
             check.add(
                 f"{path}.summary",
                 f"must be {MIN_SUMMARY_CHARS}…{MAX_SUMMARY_CHARS} characters, "
                 f"got {len(self.summary)}",
             )
-        if COLOR_RE.fullmatch(self.color) is None:
+        if check.is_str(f"{path}.color", self.color) and COLOR_RE.fullmatch(self.color) is None:
             check.add(f"{path}.color", f'must be "#RRGGBB" (hex RGB), got {self.color!r}')
-        check.max_chars(f"{path}.description", self.description, MAX_DESCRIPTION_CHARS)
+        check.text(f"{path}.description", self.description, MAX_DESCRIPTION_CHARS)
         share_ids: set[str] = set()
         if self.shares is not None:
             check.max_items(f"{path}.shares", self.shares, MAX_SHARES)
             for index, share in enumerate(self.shares):
                 _check_userid(check, f"{path}.shares[{index}].userid", share.userid)
-                check.one_of(
-                    f"{path}.shares[{index}].permission",
-                    int(share.permission),
-                    set(CalendarPermission),
-                )
-                share_ids.add(share.userid)
+                check.one_of(f"{path}.shares[{index}].permission", share.permission, _PERMISSIONS)
+                if isinstance(share.userid, str):
+                    share_ids.add(share.userid)
         if self.admins is not None:
             check.max_items(f"{path}.admins", self.admins, MAX_ADMINS)
             for index, admin in enumerate(self.admins):
                 _check_userid(check, f"{path}.admins[{index}]", admin)
-                if admin not in share_ids:
+                if admins_among_shares and isinstance(admin, str) and admin not in share_ids:
                     check.add(f"{path}.admins[{index}]", f"admin {admin!r} must be among shares")
+        for name in ("is_public", "is_corp_calendar", "set_as_default"):
+            check.flag(f"{path}.{name}", getattr(self, name))
         if self.public_range is not None:
-            self.public_range.validate(check, f"{path}.public_range")
-        check.not_empty(f"{path}.cal_id", self.cal_id)
-        check.max_bytes(f"{path}.cal_id", self.cal_id, MAX_CAL_ID_BYTES)
+            if isinstance(self.public_range, PublicRange):
+                self.public_range.validate(check, f"{path}.public_range")
+            else:
+                check.add(
+                    f"{path}.public_range",
+                    f"must be a PublicRange, got {describe(self.public_range)}",
+                )
+        if self.cal_id is not None:
+            check.id(f"{path}.cal_id", self.cal_id, MAX_CAL_ID_BYTES)
 
 
-def _check_userid(check: Checker, path: str, userid: str) -> None:
-    check.not_empty(path, userid)
-    check.max_bytes(path, userid, MAX_USERID_BYTES)
+def _check_userid(check: Checker, path: str, userid: object) -> None:
+    check.id(path, userid, MAX_USERID_BYTES)
+
+
+def _is_list(check: Checker, path: str, values: object) -> bool:
+    """Whether *values* is a list or tuple (a string would be sent one character per item)."""
+    if isinstance(values, (tuple, list)):
+        return True
+    check.add(path, f"must be a list, got {describe(values)}")
+    return False
 
 
 # --- request and response envelopes --------------------------------------------------------
@@ -195,8 +224,9 @@ class AddCalendarRequest:
         Besides the field limits (doc 93647): ``public_range`` applies to public calendars
         only, and a corp calendar (全员日历) is a public calendar that needs a ``public_range``
         and cannot be the default calendar. Assumptions: ``public_range`` on a calendar that is
-        neither public nor a corp calendar is a caller's mistake (WeCom would silently ignore
-        it); a corp calendar is public whether ``is_public`` is sent or not, so only
+        neither public nor a corp calendar is not an error: the docs say it "only takes effect"
+        on public calendars, and ``client.calendars.add`` leaves it out of such a request; a
+        corp calendar is public whether ``is_public`` is sent or not, so only
         ``is_public=False`` with it is reported.
         """
         check = Checker()
@@ -204,9 +234,6 @@ class AddCalendarRequest:
         calendar.validate(check)
         if calendar.cal_id is not None:
             check.add("calendar.cal_id", "chosen by WeCom: leave it out of an add")
-        public = calendar.is_public or calendar.is_corp_calendar
-        if calendar.public_range is not None and not public:
-            check.add("calendar.public_range", "only for public calendars (is_public)")
         if calendar.is_corp_calendar:
             if calendar.is_public is False:
                 check.add("calendar.is_public", "a corp calendar is a public calendar")
@@ -234,10 +261,11 @@ class UpdateCalendarRequest:
         calendar = self.calendar
         if calendar.cal_id is None:
             check.add("calendar.cal_id", "required")
-        calendar.validate(check)
+        calendar.validate(check, admins_among_shares=False)
         for name in ("is_public", "is_corp_calendar", "set_as_default"):
             if getattr(calendar, name) is not None:
                 check.add(f"calendar.{name}", "cannot change after add: leave it out")
+        check.flag("skip_public_range", self.skip_public_range)
         if self.skip_public_range and calendar.public_range is not None:
             check.add("calendar.public_range", "must be left out with skip_public_range")
         check.raise_if_any("calendar/update request")
@@ -310,8 +338,7 @@ class GetCalendarsRequest:
         if not batched:
             check.max_items("cal_id_list", self.cal_id_list, MAX_CAL_IDS_PER_GET)
         for index, cal_id in enumerate(self.cal_id_list):
-            check.not_empty(f"cal_id_list[{index}]", cal_id)
-            check.max_bytes(f"cal_id_list[{index}]", cal_id, MAX_CAL_ID_BYTES)
+            check.id(f"cal_id_list[{index}]", cal_id, MAX_CAL_ID_BYTES)
         check.raise_if_any("calendar/get request")
 
 
@@ -330,11 +357,11 @@ class DeleteCalendarRequest:
 
     def validate(self) -> None:
         check = Checker()
-        check.not_empty("cal_id", self.cal_id)
-        check.max_bytes("cal_id", self.cal_id, MAX_CAL_ID_BYTES)
+        check.id("cal_id", self.cal_id, MAX_CAL_ID_BYTES)
         check.raise_if_any("calendar/del request")
 
 
 def normalize_shares(values: Iterable[str | CalendarShare]) -> tuple[CalendarShare, ...]:
     """User-ID strings (``VIEW``) or :class:`CalendarShare` objects → a tuple of shares."""
+    reject_str("shares", values)
     return tuple(v if isinstance(v, CalendarShare) else CalendarShare(v) for v in values)

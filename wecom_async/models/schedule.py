@@ -20,7 +20,7 @@ import attrs
 import msgspec
 
 from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, reject_str, tz_from_offset
-from ._validation import UINT32_MAX, Checker, fmt_set
+from ._validation import UINT32_MAX, Checker, describe, fmt_set, is_int
 
 __all__ = [
     "AddScheduleRequest",
@@ -73,6 +73,7 @@ class RepeatType(WireIntEnum):
 
 
 _REPEAT_TYPES = frozenset(RepeatType)
+_OP_MODES = frozenset({0, 1, 2})
 _USERID = operator.attrgetter("userid")
 _DAYS_OF_WEEK = frozenset(range(1, 8))
 _DAYS_OF_MONTH = frozenset(range(1, 32))
@@ -169,35 +170,59 @@ class Reminders:
         return from_unix(self.repeat_until, self.timezone) if self.repeat_until else None
 
     def validate(self, check: Checker, path: str, *, is_whole_day: bool) -> None:
-        """Append every broken documented limit to ``check``."""
+        """Append every broken documented limit (and every wrong type) to ``check``."""
         # As in ScheduleInput.validate: a rule's field path is only built when it may fail.
+        for name in ("is_remind", "is_repeat", "is_custom_repeat"):
+            if type(getattr(self, name)) is not bool:
+                check.flag(f"{path}.{name}", getattr(self, name))
         secs = self.remind_before_event_secs
-        if secs not in REMIND_BEFORE_EVENT_SECS:
+        if (type(secs) is not int or secs not in REMIND_BEFORE_EVENT_SECS) and check.is_int(
+            f"{path}.remind_before_event_secs", secs
+        ):
             check.one_of(f"{path}.remind_before_event_secs", secs, REMIND_BEFORE_EVENT_SECS)
         allowed = REMIND_TIME_DIFFS_WHOLE_DAY if is_whole_day else REMIND_TIME_DIFFS
-        for index, diff in enumerate(self.remind_time_diffs):
-            if diff not in allowed:
-                hint = " (only with is_whole_day)" if diff in REMIND_TIME_DIFFS_WHOLE_DAY else ""
-                check.add(
-                    f"{path}.remind_time_diffs[{index}]",
-                    f"must be one of {fmt_set(allowed)}, got {diff}{hint}",
-                )
-        repeat_type = int(self.repeat_type)
-        if repeat_type not in _REPEAT_TYPES:
+        diffs = self.remind_time_diffs
+        if type(diffs) is tuple or check.int_list(f"{path}.remind_time_diffs", diffs):
+            for index, diff in enumerate(diffs):
+                if type(diff) is not int or diff not in allowed:
+                    if not check.is_int(f"{path}.remind_time_diffs[{index}]", diff):
+                        continue
+                    if diff in allowed:
+                        continue
+                    hint = (
+                        " (only with is_whole_day)" if diff in REMIND_TIME_DIFFS_WHOLE_DAY else ""
+                    )
+                    check.add(
+                        f"{path}.remind_time_diffs[{index}]",
+                        f"must be one of {fmt_set(allowed)}, got {diff}{hint}",
+                    )
+        repeat_type = self.repeat_type
+        if (
+            type(repeat_type) is not RepeatType or repeat_type not in _REPEAT_TYPES
+        ) and check.is_int(f"{path}.repeat_type", repeat_type):
             check.one_of(f"{path}.repeat_type", repeat_type, _REPEAT_TYPES)
         until, interval = self.repeat_until, self.repeat_interval
         if not (type(until) is int and 0 <= until <= UINT32_MAX):
-            check.uint32(f"{path}.repeat_until", until)
+            check.uint32(f"{path}.repeat_until", until, required=True)
         if not (type(interval) is int and 0 <= interval <= UINT32_MAX):
-            check.uint32(f"{path}.repeat_interval", interval)
-        if self.is_custom_repeat and self.repeat_interval < 1:
+            check.uint32(f"{path}.repeat_interval", interval, required=True)
+        if self.is_custom_repeat and is_int(interval) and interval < 1:
             check.add(f"{path}.repeat_interval", "custom repeats need repeat_interval ≥ 1")
-        if not _DAYS_OF_WEEK.issuperset(self.repeat_day_of_week):
-            check.each_in_range(f"{path}.repeat_day_of_week", self.repeat_day_of_week, 1, 7)
-        if not _DAYS_OF_MONTH.issuperset(self.repeat_day_of_month):
-            check.each_in_range(f"{path}.repeat_day_of_month", self.repeat_day_of_month, 1, 31)
-        if not (type(self.timezone) is int and -12 <= self.timezone <= 12):
-            check.int_range(f"{path}.timezone", self.timezone, -12, 12)
+        for name, days, low, high in (
+            ("repeat_day_of_week", self.repeat_day_of_week, 1, 7),
+            ("repeat_day_of_month", self.repeat_day_of_month, 1, 31),
+        ):
+            if days == () or (
+                type(days) is tuple
+                and all(type(day) is int for day in days)
+                and (_DAYS_OF_WEEK if high == 7 else _DAYS_OF_MONTH).issuperset(days)
+            ):
+                continue
+            if check.int_list(f"{path}.{name}", days):
+                check.each_in_range(f"{path}.{name}", days, low, high)
+        tz = self.timezone
+        if not (type(tz) is int and -12 <= tz <= 12) and check.is_int(f"{path}.timezone", tz):
+            check.int_range(f"{path}.timezone", tz, -12, 12)
 
 
 @attrs.frozen(slots=True)
@@ -276,16 +301,22 @@ class ScheduleInput:
         """
         # Each rule is skipped when its value is certainly fine (no field path is built then);
         # otherwise the Checker decides and words the problem. The order of problems is kept.
+        # Wrong types are problems too (``type(x) is str`` etc. keep the quick tests exact).
         start, end = self.start_time, self.end_time
         if not (type(start) is int and 0 <= start <= UINT32_MAX):
-            check.uint32(f"{path}.start_time", start)
+            check.uint32(f"{path}.start_time", start, required=True)
         if not (type(end) is int and 0 <= end <= UINT32_MAX):
-            check.uint32(f"{path}.end_time", end)
-        if end < start:
+            check.uint32(f"{path}.end_time", end, required=True)
+        if ((type(start) is int and type(end) is int) or (is_int(start) and is_int(end))) and (
+            end < start
+        ):
             times = {f"{path}.start_time", f"{path}.end_time"}
             if not any(p.path in times for p in check.problems):
                 check.add(f"{path}.end_time", "must not be before start_time")
-        attendee_ids: set[str] = set()
+        is_whole_day = self.is_whole_day
+        if is_whole_day is not None and type(is_whole_day) is not bool:
+            check.flag(f"{path}.is_whole_day", is_whole_day)
+        attendee_ids: set[object] = set()
         attendees = self.attendees
         if attendees is not None:
             if len(attendees) > MAX_ATTENDEES:
@@ -294,6 +325,7 @@ class ScheduleInput:
             if not _plain_userids(userids):
                 for index, userid in enumerate(userids):
                     _check_userid(check, f"{path}.attendees[{index}].userid", userid)
+                userids = [u for u in userids if type(u) is str]
             attendee_ids = set(userids)
         admins = self.admins
         if admins is not None:
@@ -303,30 +335,36 @@ class ScheduleInput:
             for index, admin in enumerate(admins):
                 if not plain:
                     _check_userid(check, f"{path}.admins[{index}]", admin)
+                    if type(admin) is not str:
+                        continue
                 if not skip_attendees and admin not in attendee_ids:
                     check.add(f"{path}.admins[{index}]", f"admin {admin!r} must be an attendee")
         summary, description, location = self.summary, self.description, self.location
-        if summary is not None and len(summary) > MAX_SUMMARY_CHARS:
-            check.max_chars(f"{path}.summary", summary, MAX_SUMMARY_CHARS)
-        if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
-            check.max_chars(f"{path}.description", description, MAX_DESCRIPTION_CHARS)
-        if location is not None and len(location) > MAX_LOCATION_CHARS:
-            check.max_chars(f"{path}.location", location, MAX_LOCATION_CHARS)
+        if summary is not None and not (type(summary) is str and len(summary) <= MAX_SUMMARY_CHARS):
+            check.text(f"{path}.summary", summary, MAX_SUMMARY_CHARS)
+        if description is not None and not (
+            type(description) is str and len(description) <= MAX_DESCRIPTION_CHARS
+        ):
+            check.text(f"{path}.description", description, MAX_DESCRIPTION_CHARS)
+        if location is not None and not (
+            type(location) is str and len(location) <= MAX_LOCATION_CHARS
+        ):
+            check.text(f"{path}.location", location, MAX_LOCATION_CHARS)
         cal_id = self.cal_id
         if cal_id is not None and not (
             type(cal_id) is str and cal_id and _fits(cal_id, MAX_CAL_ID_BYTES)
         ):
-            check.not_empty(f"{path}.cal_id", cal_id)
-            check.max_bytes(f"{path}.cal_id", cal_id, MAX_CAL_ID_BYTES)
-        if self.reminders is not None:
-            self.reminders.validate(
-                check, f"{path}.reminders", is_whole_day=bool(self.is_whole_day)
-            )
+            check.id(f"{path}.cal_id", cal_id, MAX_CAL_ID_BYTES)
+        reminders = self.reminders
+        if reminders is not None:
+            if isinstance(reminders, Reminders):
+                reminders.validate(check, f"{path}.reminders", is_whole_day=bool(is_whole_day))
+            else:
+                check.add(f"{path}.reminders", f"must be a Reminders, got {describe(reminders)}")
 
 
-def _check_userid(check: Checker, path: str, userid: str) -> None:
-    check.not_empty(path, userid)
-    check.max_bytes(path, userid, MAX_USERID_BYTES)
+def _check_userid(check: Checker, path: str, userid: object) -> None:
+    check.id(path, userid, MAX_USERID_BYTES)
 
 
 # Quick sufficient conditions: True means the rule has nothing to say about the value, so the
@@ -336,6 +374,15 @@ def _check_userid(check: Checker, path: str, userid: str) -> None:
 def _fits(text: str, max_bytes: int) -> bool:
     """Whether *text* is certainly at most *max_bytes* long in UTF-8 (without encoding it)."""
     return len(text) <= max_bytes >> 2 or (text.isascii() and len(text) <= max_bytes)
+
+
+def _all_str(values: Sequence[object]) -> bool:
+    """Whether every value is a string (a join, in C, without a Python step per value)."""
+    try:
+        "".join(values)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return True
 
 
 def _plain_userids(userids: Sequence[object]) -> bool:
@@ -395,12 +442,15 @@ class GetSchedulesRequest:
 
     def validate(self) -> None:
         check = Checker()
-        if not self.schedule_id_list:
+        ids = self.schedule_id_list
+        if not ids:
             check.add("schedule_id_list", "must not be empty")
-        check.max_items("schedule_id_list", self.schedule_id_list, MAX_IDS_PER_GET)
-        if "" in self.schedule_id_list:  # only then build the paths (1000 IDs a call)
-            for index, schedule_id in enumerate(self.schedule_id_list):
-                check.not_empty(f"schedule_id_list[{index}]", schedule_id)
+        check.max_items("schedule_id_list", ids, MAX_IDS_PER_GET)
+        # Only then build the paths (1000 IDs a call): an empty ID, or one that is no string
+        # (the join, in C, fails on bytes, ints, None...).
+        if "" in ids or not _all_str(ids):
+            for index, schedule_id in enumerate(ids):
+                check.id(f"schedule_id_list[{index}]", schedule_id)
         check.raise_if_any("schedule/get request")
 
 
@@ -422,17 +472,19 @@ class OKResponse:
 def _check_op(check: Checker, op_mode: OpMode | None, op_start_time: int | None) -> None:
     """The rules of ``op_mode``/``op_start_time`` shared by update and del (doc 96204).
 
-    Assumption: WeCom ignores ``op_start_time`` in mode ALL (the docs say it only takes effect
-    in modes THIS and THIS_AND_FOLLOWING); sending it there is reported as a caller's mistake.
+    ``op_start_time`` "only takes effect in modes 1 and 2" (doc 97720): the client methods
+    leave it out of a request in mode ALL (after checking its type), so it is not an error here.
     """
-    mode = OpMode(OpMode.ALL if op_mode is None else op_mode)
-    check.one_of("op_mode", int(mode), set(OpMode))
-    if mode in (OpMode.THIS, OpMode.THIS_AND_FOLLOWING):
-        if op_start_time is None:
-            check.add("op_start_time", f"required with op_mode {mode.name}")
-    elif op_start_time is not None:
-        check.add("op_start_time", "only with op_mode THIS or THIS_AND_FOLLOWING")
+    if op_mode is not None and not (type(op_mode) is OpMode and op_mode in _OP_MODES):
+        check.one_of("op_mode", op_mode, _OP_MODES)
+    if op_mode in (OpMode.THIS, OpMode.THIS_AND_FOLLOWING) and op_start_time is None:
+        check.add("op_start_time", f"required with op_mode {OpMode(op_mode).name}")
     check.uint32("op_start_time", op_start_time)
+
+
+def _day_start(seconds: int, tz_offset_hours: int) -> int:
+    """Unix seconds of 00:00 of the day holding *seconds*, in the given UTC offset."""
+    return seconds - (seconds + tz_offset_hours * 3600) % 86400
 
 
 @attrs.frozen(slots=True)
@@ -452,10 +504,14 @@ class UpdateScheduleRequest:
         """Raise :class:`~wecom_async.ValidationError` listing every broken limit."""
         check = Checker() if check is None else check
         schedule = self.schedule
-        skip = bool(self.skip_attendees)
+        skip = self.skip_attendees
+        if skip is not None and type(skip) is not bool:
+            check.flag("skip_attendees", skip)
+        skip = bool(skip)
         if schedule.schedule_id is None:
             check.add("schedule.schedule_id", "required")
-        check.not_empty("schedule.schedule_id", schedule.schedule_id)
+        else:
+            check.id("schedule.schedule_id", schedule.schedule_id)
         schedule.validate(check, skip_attendees=skip)
         if schedule.cal_id is not None:
             check.add("schedule.cal_id", "cannot change: a schedule stays in its calendar")
@@ -463,11 +519,29 @@ class UpdateScheduleRequest:
             check.add("schedule.attendees", "must be left out with skip_attendees")
         _check_op(check, self.op_mode, self.op_start_time)
         reminders = schedule.reminders
+        if not isinstance(reminders, Reminders):
+            reminders = None
         if self.op_mode == OpMode.THIS and reminders is not None and reminders.is_repeat:
             check.add(
                 "schedule.reminders.is_repeat",
                 "op_mode THIS makes the occurrence a one-off schedule: it cannot repeat",
             )
+        occurrence, start = self.op_start_time, schedule.start_time
+        if (
+            self.op_mode in (OpMode.THIS, OpMode.THIS_AND_FOLLOWING)
+            and is_int(occurrence)
+            and is_int(start)
+        ):
+            # Errcode 90488 "start_time需要在op_start_time之后" (doc 90313). Read, as the
+            # recurring-schedule page (doc 96204) shows moving an occurrence within its day,
+            # as: not before 00:00 of op_start_time's day, in the schedule's timezone.
+            tz = reminders.timezone if reminders is not None else DEFAULT_TZ_OFFSET
+            if is_int(tz) and start < _day_start(occurrence, tz):  # type: ignore[arg-type]
+                check.add(
+                    "schedule.start_time",
+                    f"with op_mode {OpMode(self.op_mode).name} it must not be before the day "
+                    "of op_start_time (WeCom answers 90488)",
+                )
         check.raise_if_any("schedule/update request")
 
 
@@ -491,7 +565,7 @@ class DeleteScheduleRequest:
     def validate(self, check: Checker | None = None) -> None:
         """Raise :class:`~wecom_async.ValidationError` listing every broken limit."""
         check = Checker() if check is None else check
-        check.not_empty("schedule_id", self.schedule_id)
+        check.id("schedule_id", self.schedule_id)
         _check_op(check, self.op_mode, self.op_start_time)
         check.raise_if_any("schedule/del request")
 
@@ -506,12 +580,10 @@ class ScheduleAttendeesRequest:
     def validate(self, model: str = "schedule attendees request") -> None:
         """Raise :class:`~wecom_async.ValidationError` listing every broken limit.
 
-        Assumption: an empty list is a caller's mistake (WeCom's answer to it is undocumented).
+        An empty list is allowed: docs 97721/97722 mark ``attendees`` optional (否).
         """
         check = Checker()
-        check.not_empty("schedule_id", self.schedule_id)
-        if not self.attendees:
-            check.add("attendees", "must not be empty")
+        check.id("schedule_id", self.schedule_id)
         check.max_items("attendees", self.attendees, MAX_ATTENDEES)
         for index, attendee in enumerate(self.attendees):
             _check_userid(check, f"attendees[{index}].userid", attendee.userid)
@@ -528,9 +600,10 @@ class GetSchedulesByCalendarRequest:
 
     def validate(self) -> None:
         check = Checker()
-        check.not_empty("cal_id", self.cal_id)
-        check.max_bytes("cal_id", self.cal_id, MAX_CAL_ID_BYTES)
-        check.uint32("offset", self.offset)
+        check.id("cal_id", self.cal_id, MAX_CAL_ID_BYTES)
+        check.uint32("offset", self.offset, required=True)
+        if self.limit is None:
+            check.add("limit", "required")
         check.int_range("limit", self.limit, 1, MAX_PAGE_SIZE)
         check.raise_if_any("schedule/get_by_calendar request")
 

@@ -6,9 +6,12 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ..batching import DEFAULT_CONCURRENCY
 from ..errors import NotFoundError
 from ..models._common import id_tuple, reject_str
+from ..models._validation import Checker, check_ids, check_options
 from ..models.calendar import (
     MAX_CAL_IDS_PER_GET,
     AddCalendarRequest,
@@ -25,7 +28,7 @@ from ..models.calendar import (
     UpdateCalendarResponse,
     normalize_shares,
 )
-from ..models.schedule import OKResponse
+from ..models.schedule import MAX_CAL_ID_BYTES, OKResponse
 from .schedules import UNSET, _given, _Unset
 
 if TYPE_CHECKING:
@@ -75,7 +78,9 @@ class Calendars:
         (全员日历) must be public with a non-empty ``public_range``. ``set_as_default`` makes it
         this app's default calendar (where schedules without ``cal_id`` go). Fields left as
         None are not sent. Every documented limit is checked first
-        (:class:`~wecom_async.ValidationError`, nothing sent).
+        (:class:`~wecom_async.ValidationError`, nothing sent). A ``public_range`` for a
+        calendar that is neither public nor a corp calendar is checked, then left out of the
+        request: the docs say it only takes effect on public calendars.
 
         WeCom creates the calendar even when it refuses some shares (an unknown user, say):
         they are in the result's ``fail_result.shares``; check ``result.ok``. Not resent after
@@ -96,6 +101,10 @@ class Calendars:
             agentid=agentid,
         )
         request.validate()
+        if public_range is not None and not (is_public or is_corp_calendar):
+            request = attrs.evolve(
+                request, calendar=attrs.evolve(request.calendar, public_range=None)
+            )
         answer = await self._client._call_model(
             PATH_ADD,
             request,
@@ -128,8 +137,9 @@ class Calendars:
         ``shares`` left as None are cleared, and so is the public range unless
         ``skip_public_range=True`` (which keeps it; ``public_range`` must then be None). To
         change a few fields and keep the rest, use :meth:`patch`. ``is_public`` and
-        ``is_corp_calendar`` cannot change. Limits as for :meth:`add`. Not resent after the
-        request may have reached WeCom.
+        ``is_corp_calendar`` cannot change. Limits as for :meth:`add`, except that admins need
+        not be among the shares (doc 97716 states only "at most 3 admins"; WeCom has the last
+        word). Not resent after the request may have reached WeCom.
         """
         request = UpdateCalendarRequest(
             calendar=CalendarInput(
@@ -141,7 +151,10 @@ class Calendars:
                 shares=None if shares is None else normalize_shares(shares),
                 public_range=public_range,
             ),
-            skip_public_range=True if skip_public_range else None,
+            # False is left out (WeCom's default); a value that is no bool goes to validate.
+            skip_public_range=(skip_public_range or None)
+            if type(skip_public_range) is bool
+            else skip_public_range,
         )
         request.validate()
         answer = await self._client._call_model(
@@ -184,7 +197,23 @@ class Calendars:
         return the calendar. Assumption: the client raises it from the calendar/get answer
         (unknown, deleted and other apps' calendars are all left out of it), without sending
         the update.
+
+        The arguments given are checked before the read (:class:`~wecom_async.ValidationError`,
+        nothing sent).
         """
+        check = Checker()
+        check.id("calendar.cal_id", cal_id, MAX_CAL_ID_BYTES)
+        CalendarInput(
+            # Fields not given stand at values no rule refuses; the whole update is checked
+            # again once the read has filled them in.
+            summary=_given(summary, "-"),
+            color=_given(color, "#000000"),
+            description=_given(description, None),
+            admins=None if isinstance(admins, _Unset) else id_tuple("admins", admins),
+            shares=None if isinstance(shares, _Unset) else normalize_shares(shares),
+            public_range=_given(public_range, None),
+        ).validate(check, admins_among_shares=False)
+        check.raise_if_any("calendar/update request")
         current = await self._get_one(cal_id, timeout=timeout, max_retries=max_retries)
         return await self.update(
             cal_id,
@@ -228,8 +257,9 @@ class Calendars:
         (the docs are silent); they are left out here too: compare ``cal_id`` to find them.
         """
         reject_str("cal_ids", cal_ids)
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        check_options(concurrency=concurrency)
+        cal_ids = list(cal_ids)
+        check_ids("cal_ids", cal_ids)  # by input index, before de-duplicating
         ids = tuple(dict.fromkeys(cal_ids))
         GetCalendarsRequest(ids).validate(batched=True)
         gate = asyncio.Semaphore(concurrency)

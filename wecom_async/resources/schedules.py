@@ -21,8 +21,9 @@ from ..batching import (
 )
 from ..errors import NotFoundError, ResourceDeletedError
 from ..models._common import id_tuple, reject_str, to_unix
-from ..models._validation import Checker
+from ..models._validation import UINT32_MAX, Checker, check_ids, check_options, is_int
 from ..models.schedule import (
+    _USERID,
     MAX_IDS_PER_GET,
     MAX_PAGE_SIZE,
     AddScheduleRequest,
@@ -41,6 +42,7 @@ from ..models.schedule import (
     ScheduleInput,
     UpdateScheduleRequest,
     UpdateScheduleResponse,
+    _all_str,
     normalize_attendees,
 )
 
@@ -68,6 +70,10 @@ class _Unset(enum.Enum):
 
 #: "Not given" in ``patch`` methods: the field keeps its current value.
 UNSET: Final = _Unset.UNSET
+
+#: Unix seconds no rule refuses, for times not given to ``patch`` (see there).
+_FIRST: int | datetime = 0
+_LAST: int | datetime = UINT32_MAX
 
 
 def _given(value: T | _Unset, current: T) -> T:
@@ -245,9 +251,12 @@ class Schedules:
                 location=location,
                 is_whole_day=is_whole_day,
             ),
-            skip_attendees=True if skip_attendees else None,
-            op_mode=_op_mode(op_mode),
-            op_start_time=_optional_unix(check, "op_start_time", op_start_time),
+            # False is left out (WeCom's default); a value that is no bool goes to validate.
+            skip_attendees=(skip_attendees or None)
+            if type(skip_attendees) is bool
+            else skip_attendees,
+            op_mode=(mode := _op_mode(check, op_mode)),
+            op_start_time=_op_start(check, mode, op_start_time),
         )
         return await self._send_update(
             request, check, schedule_id, timeout=timeout, max_retries=max_retries
@@ -301,11 +310,27 @@ class Schedules:
         schedule is undocumented).
         """
         check = Checker()
-        check.not_empty("schedule.schedule_id", schedule_id)
+        check.id("schedule.schedule_id", schedule_id)
+        mode = _op_mode(check, op_mode)
+        occurrence = _op_start(check, mode, op_start_time)
+        # The arguments given are checked before the read, so nothing is sent when one is
+        # wrong. Fields not given stand at values no rule refuses (times at the ends of uint32,
+        # is_whole_day with its wider reminder rules): the read fills them in, then the whole
+        # request is checked again.
+        ScheduleInput(
+            start_time=_unix(check, "schedule.start_time", _given(start_time, _FIRST)),
+            end_time=_unix(check, "schedule.end_time", _given(end_time, _LAST)),
+            admins=None if isinstance(admins, _Unset) else id_tuple("admins", admins),
+            attendees=None if isinstance(attendees, _Unset) else normalize_attendees(attendees),
+            summary=_given(summary, None),
+            description=_given(description, None),
+            reminders=_given(reminders, None),
+            location=_given(location, None),
+            is_whole_day=_given(is_whole_day, True),
+        ).validate(check, skip_attendees=True)
         check.raise_if_any("schedule/update request")
-        occurrence = _optional_unix(check, "op_start_time", op_start_time)
         current = await self._get_one(schedule_id, timeout=timeout, max_retries=max_retries)
-        op_mode = OpMode(op_mode)
+        op_mode = OpMode(OpMode.ALL if mode is None else mode)
         split = op_mode in (OpMode.THIS, OpMode.THIS_AND_FOLLOWING)
         if split and not current.reminders.is_repeat:
             check.add(
@@ -332,7 +357,7 @@ class Schedules:
                 is_whole_day=_given(is_whole_day, current.is_whole_day),
             ),
             skip_attendees=True if isinstance(attendees, _Unset) else None,
-            op_mode=_op_mode(op_mode),
+            op_mode=mode,
             op_start_time=occurrence,
         )
         return await self._send_update(
@@ -397,10 +422,9 @@ class Schedules:
         Not resent after the request may have reached WeCom.
         """
         check = Checker()
+        mode = _op_mode(check, op_mode)
         request = DeleteScheduleRequest(
-            schedule_id,
-            op_mode=_op_mode(op_mode),
-            op_start_time=_optional_unix(check, "op_start_time", op_start_time),
+            schedule_id, op_mode=mode, op_start_time=_op_start(check, mode, op_start_time)
         )
         request.validate(check)
         await self._client._call_model(
@@ -464,7 +488,9 @@ class Schedules:
         max_retries: int | None,
     ) -> None:
         reject_str("userids", userids)
-        unique = {a.userid: a for a in normalize_attendees(userids)}
+        attendees = normalize_attendees(userids)
+        check_ids("userids", attendees, _USERID)  # by input index, before de-duplicating
+        unique = {a.userid: a for a in attendees}
         request = ScheduleAttendeesRequest(schedule_id, tuple(unique.values()))
         request.validate(f"{path.removeprefix('oa/')} request")
         await self._client._call_model(
@@ -554,7 +580,20 @@ class Schedules:
         de-duplication). The returned :class:`~wecom_async.ScheduleStream` also
         exposes ``missing``, ``failures`` and ``progress()``; ``progress`` is called after each
         chunk. See :mod:`wecom_async.batching` for what happens on failures.
+
+        A list or tuple of IDs is checked at once: an ID that is no string is a
+        :class:`~wecom_async.ValidationError` naming its index, and nothing is sent. From
+        other iterables such an ID fails its chunk (``ChunkFailure`` with the ValidationError;
+        nothing of that chunk is sent).
         """
+        check_options(
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            on_error=on_error,
+            max_chunk_size=MAX_IDS_PER_GET,
+        )
+        if isinstance(schedule_ids, (list, tuple)) and not _all_str(schedule_ids):
+            check_ids("schedule_ids", schedule_ids)
         return ScheduleStream(
             self,
             schedule_ids,
@@ -692,16 +731,36 @@ def _optional_unix(check: Checker, path: str, value: int | datetime | None) -> i
     return None if value is None else _unix(check, path, value)
 
 
-def _op_mode(op_mode: OpMode) -> OpMode | None:
-    """The ``op_mode`` to send: None (left out, WeCom's default) for ALL; plain ints accepted."""
+def _op_mode(check: Checker, op_mode: OpMode) -> OpMode | None:
+    """The ``op_mode`` to send: None (left out, WeCom's default) for ALL; plain ints accepted.
+
+    A value that is no integer (``"1"``, ``True``, ``1.0``) is recorded in ``check`` (and reads
+    as ALL); an unknown integer is kept, for the request's ``validate`` to report.
+    """
+    if not is_int(op_mode):
+        check.one_of("op_mode", op_mode, set(OpMode))
+        return None
     return None if op_mode == OpMode.ALL else OpMode(op_mode)
 
 
+def _op_start(check: Checker, mode: OpMode | None, value: int | datetime | None) -> int | None:
+    """The ``op_start_time`` to send: left out in mode ALL, where it takes no effect (doc
+    97720: "only takes effect in modes 1 and 2"), after checking it all the same."""
+    seconds = _optional_unix(check, "op_start_time", value)
+    if mode is None and seconds is not None:
+        check.uint32("op_start_time", seconds)
+        return None
+    return seconds
+
+
 def _sendable(reminders: Reminders) -> Reminders:
-    """``reminders`` without ``exclude_time_list``, which WeCom sets and requests never carry."""
-    return (
-        attrs.evolve(reminders, exclude_time_list=()) if reminders.exclude_time_list else reminders
-    )
+    """``reminders`` without ``exclude_time_list``, which WeCom sets and requests never carry.
+
+    Anything else than a :class:`Reminders` is kept as it is, for ``validate`` to report.
+    """
+    if isinstance(reminders, Reminders) and reminders.exclude_time_list:
+        return attrs.evolve(reminders, exclude_time_list=())
+    return reminders
 
 
 def _one_off(reminders: Reminders) -> Reminders:

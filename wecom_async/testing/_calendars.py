@@ -116,7 +116,7 @@ def calendar_update(ctx: HandlerContext, body: JSONObject) -> JSONObject:
     calendar = require_object(body.get("calendar"), "calendar")
     skip_public_range = optional_flag(body, "skip_public_range", "skip_public_range")
     cal = usable_calendar(ctx, require_id(calendar.get("cal_id"), "calendar.cal_id", 90457))
-    check_calendar(calendar)
+    check_calendar(calendar, admins_among_shares=False)  # doc 97716: only "at most 3 admins"
     stored = cal.data
     for name in ("is_public", "is_corp_calendar"):
         value = calendar.get(name)

@@ -59,6 +59,7 @@ DEFAULT_ERRMSG: dict[int, str] = {
     90485: "invalid op_mode for this schedule",
     90486: "repeat_interval required",
     90487: "invalid repeat_day_of_month",
+    90488: "start_time must be after op_start_time",
     90492: "admin is not an attendee",
     90493: "deprecated parameter",
     90700: "cancel the meeting room booking first",

@@ -26,6 +26,10 @@ ones and every field not sent goes back to its default. Assumptions beyond the d
 * op_mode 1 or 2 on a schedule that does not repeat → 90485; ``op_start_time`` missing or not
   the start of an occurrence (see ``_recurrence``) → 90482; op_mode 1 with
   ``reminders.is_repeat`` 1 → 90484 (doc 96204).
+* op_mode 1 or 2 with a ``start_time`` before 00:00 of ``op_start_time``'s day → 90488
+  (doc 90313: "start_time需要在op_start_time之后"; assumption: "after" counts by day, as moving
+  an occurrence earlier within its day is the common case, in the timezone of the
+  ``reminders`` sent, UTC+8 by default).
 * op_mode 0 keeps the series' ``exclude_time_list`` while the schedule still repeats.
 * op_mode 1: the occurrence is added to the series' ``exclude_time_list`` and the fields sent
   become a new one-off schedule in the same calendar (recurrence fields dropped).
@@ -200,6 +204,13 @@ def schedule_update(ctx: HandlerContext, body: JSONObject) -> JSONObject:
     reminders = schedule.get("reminders")
     if mode == 1 and isinstance(reminders, Mapping) and reminders.get("is_repeat") == 1:
         fail("op_mode 1 makes a one-off schedule: is_repeat must not be 1", 90484)
+    if mode in (1, 2):
+        assert op_start_time is not None
+        timezone = reminders.get("timezone") if isinstance(reminders, Mapping) else None
+        offset = (8 if timezone is None else timezone) * 3600
+        day_start = op_start_time - (op_start_time + offset) % 86400
+        if schedule["start_time"] < day_start:
+            fail("schedule.start_time is before the day of op_start_time", 90488)
 
     raw = _add_input(schedule)
     raw["attendees"] = (

@@ -37,10 +37,12 @@ Assumptions (the docs list no errcode, or say nothing):
 Update, del and the other schedule endpoints (doc 96204 for op_mode):
 
 * ``op_mode`` other than 0, 1, 2 → 90485; ``op_start_time`` not a uint32 → 90482 (the checks on
-  the schedule itself are the endpoint's: see ``_schedules``).
+  the schedule itself are the endpoint's: see ``_schedules``). ``op_start_time`` with op_mode 0
+  is accepted and ignored (doc 97720: it "only takes effect in modes 1 and 2").
 * A ``schedule_id`` missing, not a string or empty → 90461.
-* add_attendees/del_attendees: ``attendees`` missing or empty → 40058, more than 1000 → 90464,
-  a bad ``userid`` → 40058 (as in add).
+* add_attendees/del_attendees: ``attendees`` missing or empty is accepted and changes nothing
+  (docs 97721/97722 mark ``attendees`` optional, 否); more than 1000 → 90464, a bad ``userid``
+  → 40058 (as in add).
 * get_by_calendar: ``cal_id`` missing or empty → 90457; ``offset`` not a uint32 → 90470;
   ``limit`` not an integer within 1…1000 → 90469; absent ``offset``/``limit`` mean 0/500.
 
@@ -51,8 +53,9 @@ Calendars (doc 93647 add, doc 97716 update, doc 97717 get):
 * ``summary`` missing, not a string, or not 1…128 characters → 40058; ``color`` missing or not
   ``"#RRGGBB"`` (hex digits of either case) → 90473; ``description`` > 512 characters → 40058.
 * More than 3 admins, more than 2000 shares, a share that is not an object, a bad ``userid``
-  (as for attendees), a ``permission`` other than 1 or 3 → 40058; an admin not among the
-  shares' userids → 90492.
+  (as for attendees), a ``permission`` other than 1 or 3 → 40058. On add, an admin not among
+  the shares' userids → 90492 (doc 93647: 管理员必须在通知范围成员的列表中); update does not
+  check it (doc 97716 states only "at most 3 admins").
 * ``public_range`` not an object, more than 1000 ``userids`` or 100 ``partyids``, a partyid
   that is not a uint32 → 40058.
 * ``cal_id_list`` missing or empty → 90458; not an array of strings, or more than 1000 → 40058.
@@ -388,9 +391,8 @@ def check_op(body: Mapping[str, Any]) -> tuple[int, int | None]:
 def check_attendees_body(body: Mapping[str, Any]) -> tuple[str, list[str]]:
     """Validate an add_attendees/del_attendees body; return the schedule ID and the userids."""
     schedule_id = require_id(body.get("schedule_id"), "schedule_id", 90461)
+    # Optional (否) in docs 97721/97722: none, or an empty list, changes nothing.
     attendees = optional_list(body, "attendees", "attendees")
-    if not attendees:
-        fail("attendees missing or empty")
     if len(attendees) > MAX_ATTENDEES:
         fail(f"more than {MAX_ATTENDEES} attendees", 90464)
     userids = []
@@ -419,8 +421,11 @@ def check_get_by_calendar(body: Mapping[str, Any]) -> tuple[str, int, int]:
 # --- calendars --------------------------------------------------------------------------------
 
 
-def check_calendar(calendar: Mapping[str, Any]) -> None:
-    """Validate the fields of a ``calendar`` object (as sent to add or update)."""
+def check_calendar(calendar: Mapping[str, Any], *, admins_among_shares: bool = True) -> None:
+    """Validate the fields of a ``calendar`` object (as sent to add or update).
+
+    *admins_among_shares*: add only (doc 93647); doc 97716 (update) states only "at most 3".
+    """
     for deprecated in DEPRECATED_CALENDAR_FIELDS:
         if calendar.get(deprecated) is not None:
             fail(f"calendar.{deprecated} is deprecated", 90493)
@@ -454,7 +459,7 @@ def check_calendar(calendar: Mapping[str, Any]) -> None:
         permission = optional_int(share, "permission", f"{name}.permission")
         if permission is not None and permission not in ALLOWED_PERMISSIONS:
             fail(f"{name}.permission {permission} not in 1, 3")
-    for admin in admins:
+    for admin in admins if admins_among_shares else ():
         if admin not in share_ids:
             fail(f"admin {admin!r} is not among the shares", 90492)
 
