@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import WeComError
+from .errors import UnexpectedError, WeComError
 from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
@@ -60,7 +60,7 @@ class ChunkFailure:
     """A chunk that still failed after retries: its IDs and why."""
 
     ids: tuple[str, ...]
-    error: BaseException
+    error: WeComError
 
 
 @attrs.frozen(slots=True)
@@ -382,9 +382,14 @@ class ScheduleStream:
             found = await self._schedules._get_chunk(
                 sendable, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
             )
-        except (WeComError, asyncio.TimeoutError) as exc:
+        except Exception as exc:
+            # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
+            # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token
+            # store, an injected sleep): wrapped, so that failures are always WeComErrors, with
+            # the original as the cause. (Cancellation and other BaseExceptions go through.)
+            error = exc if isinstance(exc, WeComError) else _unexpected(exc)
             unsendable = tuple(i for i in ids if not i)
-            return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, exc))
+            return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
         if sendable is ids and tuple(map(_schedule_id, found)) == ids:
             return ChunkResult(ids, found, ())  # every ID found, in request order: nothing to do
         by_id = {s.schedule_id: s for s in found}
@@ -449,6 +454,12 @@ async def _chunked(
 
 
 _schedule_id = attrgetter("schedule_id")
+
+
+def _unexpected(exc: Exception) -> UnexpectedError:
+    error = UnexpectedError(exc, path="oa/schedule/get")
+    error.__cause__ = exc
+    return error
 
 
 async def _next(source: AsyncGenerator[tuple[str, ...], None]) -> tuple[str, ...]:
