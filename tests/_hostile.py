@@ -6,6 +6,7 @@ answers garbage, huge or deeply nested bodies, gzip bombs, cut-off and slow answ
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +28,8 @@ class Hostile:
         self.base_url = base_url
         self.handler: Handler = answer_schedules
         self.calls = 0
-        self.bytes_sent = 0
+        #: Set when the server stops: slow handlers wait for it.
+        self.stopping = asyncio.Event()
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         self.calls += 1
@@ -57,6 +59,7 @@ async def hostile_server() -> AsyncIterator[Hostile]:
     try:
         yield server
     finally:
+        server.stopping.set()
         await runner.cleanup()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,13 +14,19 @@ from tests._hostile import (
     CORP_SECRET,
     Hostile,
     answer_schedules,
+    gzip_bomb,
     hostile_server,
+    json_bytes,
     nested_body,
     requested_ids,
+    schedule_json,
 )
 from wecom_async import (
+    APIConnectionError,
+    APITimeoutError,
     BulkProgress,
     ResponseDecodeError,
+    ResponseTooLargeError,
     UnexpectedError,
     WeComClient,
     WeComError,
@@ -147,3 +155,161 @@ async def test_a_bug_in_the_progress_callback_is_raised_as_it_is(hostile: Hostil
             await client.schedules.get_many(
                 ids(500), chunk_size=100, on_error="collect", progress=progress
             )
+
+
+# --- bounded answers -----------------------------------------------------------------------------
+
+MiB = 1 << 20
+
+
+async def stream_body(request: web.Request, total: int, *, length: bool) -> web.StreamResponse:
+    """``total`` bytes of JSON whitespace after an opening brace, chunked or with a length."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if length:
+        response.content_length = total
+    await response.prepare(request)
+    await response.write(b"{" + b" " * (MiB - 1))
+    block = b" " * MiB
+    for _ in range(total // MiB - 1):
+        await response.write(block)
+    await response.write_eof()
+    return response
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["content-length", "chunked"])
+async def test_a_100_mb_answer_fails_with_a_typed_error_by_default(
+    hostile: Hostile, length: bool
+) -> None:
+    served: list[bool] = []
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        try:
+            return await stream_body(request, 100 * MiB, length=length)
+        finally:
+            served.append(True)
+
+    hostile.handler = huge
+    async with client_for(hostile, max_retries=0) as client:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await client.schedules.get(["a"])
+    assert caught.value.limit == 64 * MiB
+    assert caught.value.path == "oa/schedule/get"
+    assert isinstance(caught.value, ResponseDecodeError)  # as other unusable answers
+    assert hostile.calls == 1  # not retried: the same request gets the same answer
+
+
+async def test_a_gzip_bomb_fails_with_bounded_memory(hostile: Hostile) -> None:
+    bomb = gzip_bomb(256 * MiB)  # ~250 KB on the wire
+
+    async def bombing(request: web.Request) -> web.Response:
+        return web.Response(
+            body=bomb, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        )
+
+    hostile.handler = bombing
+    async with client_for(hostile, max_response_bytes=8 * MiB, max_retries=0) as client:
+        await client.tokens.get()
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError):
+                await client.schedules.get(["a"])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # the limit, plus aiohttp's read buffers and the joined copy: far below the 256 MiB inside
+    assert peak < 40 * MiB, peak
+
+
+async def test_answers_up_to_the_limit_are_read_compressed_chunked_or_plain(
+    hostile: Hostile,
+) -> None:
+    schedules = [schedule_json(f"x{i}") for i in range(2000)]
+    body = json_bytes({"errcode": 0, "schedule_list": schedules})
+    modes = ("plain", "gzip", "chunked")
+    mode = ""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if mode == "gzip":
+            return web.Response(
+                body=gzip.compress(body),
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        if mode == "chunked":
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            for start in range(0, len(body), 1000):
+                await response.write(body[start : start + 1000])
+            await response.write_eof()
+            return response
+        return web.Response(body=body, content_type="application/json")
+
+    hostile.handler = answer
+    async with client_for(hostile, max_response_bytes=len(body), max_retries=0) as client:
+        for mode in modes:
+            assert len(await client.schedules.get(["x0"])) == 2000, mode
+    async with client_for(hostile, max_response_bytes=len(body) - 1, max_retries=0) as client:
+        for mode in modes:
+            with pytest.raises(ResponseTooLargeError):
+                await client.schedules.get(["x0"])
+            assert hostile.calls, mode
+
+
+async def test_get_many_collect_reports_a_chunk_with_a_huge_answer_failed(
+    hostile: Hostile,
+) -> None:
+    async def one_huge(request: web.Request) -> web.StreamResponse:
+        if "s00100" in await requested_ids(request):
+            return await stream_body(request, 4 * MiB, length=False)
+        return await answer_schedules(request)
+
+    hostile.handler = one_huge
+    wanted = ids(300)
+    async with client_for(hostile, max_response_bytes=2 * MiB) as client:
+        result = await client.schedules.get_many(wanted, chunk_size=100, on_error="collect")
+    got = [s.schedule_id for s in result.schedules]
+    assert got == wanted[:100] + wanted[200:]
+    assert result.failed_ids == wanted[100:200]
+    assert isinstance(result.failures[0].error, ResponseTooLargeError)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "64"])
+def test_max_response_bytes_must_be_a_positive_int(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_response_bytes"):
+        WeComClient(corp_id="c", corp_secret="s", max_response_bytes=bad)  # type: ignore[arg-type]
+
+
+# --- garbage, cut-off and slow answers -----------------------------------------------------------
+
+
+async def test_garbage_cut_off_and_slow_answers_are_typed_errors(hostile: Hostile) -> None:
+    mode = ""
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        if mode == "garbage":
+            return web.Response(body=b"\x00\xff<html>nope", content_type="application/json")
+        if mode == "bad gzip":
+            return web.Response(
+                body=b"not gzip at all",
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 10_000
+        await response.prepare(request)
+        await response.write(b'{"errcode":0,')
+        if mode == "slow":
+            await hostile.stopping.wait()
+        assert request.transport is not None
+        request.transport.close()  # cut off
+        return response
+
+    hostile.handler = broken
+    async with client_for(hostile, max_retries=0, timeout=0.5) as client:
+        for mode, error in (
+            ("garbage", ResponseDecodeError),
+            ("bad gzip", APIConnectionError),
+            ("cut off", APIConnectionError),
+            ("slow", APITimeoutError),
+        ):
+            with pytest.raises(error) as caught:
+                await client.schedules.get(["a"])
+            assert "tok" not in repr(caught.value) + str(caught.value.__cause__), mode

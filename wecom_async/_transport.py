@@ -1,9 +1,10 @@
 """The thin aiohttp adapter: a shared session pool, one send, and error mapping without secrets.
 
-Bodies are sent as bytes and answers read as bytes (``await resp.read()``); decoding is the sans-I/O
-core's job. aiohttp puts the full URL, with ``?access_token=`` or ``?corpsecret=``, into some of its
-exception messages: every failure is re-raised as a :class:`~wecom_async.APIConnectionError` whose
-message and cause have the secrets scrubbed out.
+Bodies are sent as bytes and answers read as bytes, at most ``max_bytes`` of them after
+decompression; decoding is the sans-I/O core's job. aiohttp puts the full URL, with
+``?access_token=`` or ``?corpsecret=``, into some of its exception messages: every failure is
+re-raised as a :class:`~wecom_async.APIConnectionError` whose message and cause have the secrets
+scrubbed out.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from types import TracebackType
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp import hdrs
 from aiohttp.payload import BytesPayload
 from yarl import URL
 
-from ._constants import DEFAULT_CONNECTION_LIMIT
-from .errors import APIConnectionError, APITimeoutError
+from ._constants import DEFAULT_CONNECTION_LIMIT, DEFAULT_MAX_RESPONSE_BYTES
+from .errors import APIConnectionError, APITimeoutError, ResponseTooLargeError
 
 __all__ = ["SessionPool", "send"]
 
@@ -99,11 +101,14 @@ async def send(
     timeout: aiohttp.ClientTimeout,
     path: str,
     secrets: Iterable[str],
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> tuple[int, bytes]:
     """Send one request and read the whole answer: ``(HTTP status, body bytes)``.
 
     Failures raise :class:`APIConnectionError` / :class:`APITimeoutError` named by ``path``, with
     ``request_sent=False`` only when the request cannot have reached the server (connect phase).
+    An answer of more than ``max_bytes`` (decompressed) raises :class:`ResponseTooLargeError`
+    once that much was read, or at once when its ``Content-Length`` says so.
     """
     # A payload built here, typed as JSON, spares aiohttp its payload-registry lookup and a
     # header merge on every call.
@@ -116,12 +121,44 @@ async def send(
             timeout=timeout,
             allow_redirects=False,
         ) as resp:
-            return resp.status, await resp.read()
+            length = resp.content_length
+            if (
+                length is not None
+                and length <= max_bytes
+                and hdrs.CONTENT_ENCODING not in resp.headers
+            ):
+                # The common case, not compressed: exactly `length` bytes follow (aiohttp
+                # reads no more), so the bound holds.
+                return resp.status, await resp.read()
+            if length is not None and length > max_bytes:
+                # Compressed or not, an answer this long on the wire is too large.
+                resp.close()
+                raise ResponseTooLargeError(max_bytes, path=path)
+            return resp.status, await _read_at_most(resp, max_bytes, path)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         error, cause = _wrap(exc, path, secrets)
     # Raised outside the except block, so that the raw aiohttp error (which may show a secret)
     # is not kept as __context__ either.
     raise error from cause
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, max_bytes: int, path: str) -> bytes:
+    """The body of a compressed or chunked answer, read piece by piece up to ``max_bytes``.
+
+    ``resp.read()`` would lift aiohttp's bound on how much one network read may decompress to:
+    a 0.5 MB gzip answer could then take a gigabyte at once. ``readany`` keeps that bound
+    (aiohttp decompresses at most about one read buffer per network read).
+    """
+    content = resp.content
+    blocks: list[bytes] = []
+    size = 0
+    while block := await content.readany():
+        size += len(block)
+        if size > max_bytes:
+            resp.close()  # drop the connection: the rest is not read
+            raise ResponseTooLargeError(max_bytes, path=path)
+        blocks.append(block)
+    return b"".join(blocks)
 
 
 def _classify(exc: BaseException) -> tuple[type[APIConnectionError], str, bool]:

@@ -15,7 +15,7 @@ import attrs
 from yarl import URL
 
 from . import _converter, _sansio
-from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._ratelimit import APILimiter, RateLimits, Slot, limiter_for
 from ._retry import CallStats, RetryPolicy
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
@@ -97,8 +97,10 @@ class _Core:
         rate_limits: RateLimits,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
+        max_response_bytes: int,
     ) -> None:
         self.corp_id = corp_id
+        self.max_response_bytes = max_response_bytes
         self.rate_limits = rate_limits
         self.sleep = sleep
         self.corp_secret = corp_secret
@@ -177,7 +179,9 @@ class WeComClient:
     in ``asyncio.timeout(...)``. Every endpoint also takes ``timeout=`` per call, and
     :meth:`with_options` derives a client with other defaults.
     ``token_store`` keeps access tokens (in memory by default); ``clock`` is the wall clock used
-    for token expiry (injectable for tests).
+    for token expiry (injectable for tests). ``max_response_bytes`` bounds every answer read
+    (decompressed; 64 MiB by default): a larger one fails the call with
+    :class:`~wecom_async.ResponseTooLargeError`, having used at most that much memory.
     """
 
     schedules: Schedules
@@ -199,11 +203,20 @@ class WeComClient:
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not corp_id or not corp_secret:
             raise ValueError("corp_id and corp_secret are required")
         if session is not None and pool is not None:
             raise ValueError("pass session= or pool=, not both")
+        if (
+            not isinstance(max_response_bytes, int)
+            or isinstance(max_response_bytes, bool)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be a positive int, got {max_response_bytes!r}"
+            )
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
         ).override(max_retries=max_retries)
@@ -219,6 +232,7 @@ class WeComClient:
             rate_limits=rate_limits if rate_limits is not None else RateLimits(),
             retry=options.retry,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
         self._options = options
         self._derived = False
@@ -405,6 +419,7 @@ class WeComClient:
                         timeout=options.timeout,
                         path=path,
                         secrets=(token, core.corp_secret),
+                        max_bytes=core.max_response_bytes,
                     )
                 finally:
                     handed = slot.release()
