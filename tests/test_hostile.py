@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import tracemalloc
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -24,9 +26,12 @@ from tests._hostile import (
 from wecom_async import (
     APIConnectionError,
     APITimeoutError,
+    BulkFetchError,
     BulkProgress,
+    ClientClosedError,
     ResponseDecodeError,
     ResponseTooLargeError,
+    SessionPool,
     UnexpectedError,
     WeComClient,
     WeComError,
@@ -313,3 +318,96 @@ async def test_garbage_cut_off_and_slow_answers_are_typed_errors(hostile: Hostil
             with pytest.raises(error) as caught:
                 await client.schedules.get(["a"])
             assert "tok" not in repr(caught.value) + str(caught.value.__cause__), mode
+
+
+# --- closing the client under a running fetch ----------------------------------------------------
+
+
+@pytest.mark.parametrize("owned", [True, False], ids=["own-pool", "borrowed-pool"])
+async def test_close_during_get_many_collect_keeps_what_was_fetched(
+    hostile: Hostile, owned: bool
+) -> None:
+    stalled: list[str] = []
+    reached = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stalls_from_the_fourth_chunk(request: web.Request) -> web.StreamResponse:
+        first = (await requested_ids(request))[0]
+        if first >= "s00300":
+            stalled.append(first)
+            if len(stalled) == 2:  # both chunks fetched at once (concurrency=2) are waiting
+                reached.set()
+            await release.wait()
+        return await answer_schedules(request)
+
+    hostile.handler = stalls_from_the_fourth_chunk
+    wanted = ids(1000)
+    async with SessionPool() as pool:
+        client = client_for(hostile) if owned else client_for(hostile, pool=pool)
+        fetch = asyncio.ensure_future(
+            client.schedules.get_many(wanted, chunk_size=100, concurrency=2, on_error="collect")
+        )
+        await reached.wait()
+        await client.close()
+        release.set()
+        result = await fetch
+        assert client.closed
+        assert not pool.closed
+    # Closing its own session cuts off the two calls in flight; a borrowed pool stays open,
+    # so they finish (and are kept). Every chunk after them fails without being sent.
+    fetched = 300 if owned else 500
+    assert [s.schedule_id for s in result.schedules] == wanted[:fetched]
+    assert result.failed_ids == wanted[fetched:]
+    assert result.missing == []
+    errors = [f.error for f in result.failures]
+    assert all(isinstance(e, ClientClosedError) for e in errors), errors
+    assert result.progress.failed_ids == 1000 - fetched
+    assert errors[0].request_sent is owned  # type: ignore[attr-defined]
+    assert stalled == ["s00300", "s00400"]
+    assert hostile.calls == 5
+
+
+async def test_calls_after_close_raise_client_closed_error(hostile: Hostile) -> None:
+    client = client_for(hostile)
+    await client.schedules.get(["a"])
+    await client.close()
+    with pytest.raises(ClientClosedError, match="closed") as caught:
+        await client.schedules.get(["a"])
+    assert not caught.value.request_sent
+    assert isinstance(caught.value, RuntimeError)  # what it raised before it was typed
+    derived = client.with_options(timeout=5)
+    assert derived.closed
+    with pytest.raises(ClientClosedError):
+        await derived.schedules.get(["a"])
+    with pytest.raises(BulkFetchError) as bulk:
+        await client.schedules.get_many(ids(10))
+    assert bulk.value.failed_ids == ids(10)
+    assert isinstance(bulk.value.__cause__, ClientClosedError)
+    assert hostile.calls == 1
+
+
+async def test_a_write_in_flight_when_the_client_closes_is_not_resent(hostile: Hostile) -> None:
+    reached = asyncio.Event()
+
+    async def stalls(request: web.Request) -> web.StreamResponse:
+        reached.set()
+        await hostile.stopping.wait()
+        return web.json_response({"errcode": 0, "schedule_id": "new"})
+
+    hostile.handler = stalls
+    client = client_for(hostile)
+    add = asyncio.ensure_future(client.schedules.add(start_time=1, end_time=2, summary="s"))
+    await reached.wait()
+    await client.close()
+    with pytest.raises(ClientClosedError) as caught:
+        await add
+    assert caught.value.request_sent
+    assert hostile.calls == 1
+
+
+async def test_a_borrowed_session_closed_by_its_owner_is_a_typed_error(hostile: Hostile) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = client_for(hostile, session=session)
+        await client.tokens.get()
+    with pytest.raises(ClientClosedError, match="session is closed"):
+        await client.schedules.get(["a"])

@@ -20,9 +20,16 @@ from aiohttp.payload import BytesPayload
 from yarl import URL
 
 from ._constants import DEFAULT_CONNECTION_LIMIT, DEFAULT_MAX_RESPONSE_BYTES
-from .errors import APIConnectionError, APITimeoutError, ResponseTooLargeError
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseTooLargeError,
+)
 
 __all__ = ["SessionPool", "send"]
+
+_CLOSED_IN_FLIGHT = "the client was closed during the call; the request may have reached WeCom"
 
 
 class SessionPool:
@@ -61,7 +68,7 @@ class SessionPool:
     def session(self) -> aiohttp.ClientSession:
         """The shared session, created on first use (call from inside the event loop)."""
         if self._closed:
-            raise RuntimeError("this SessionPool is closed")
+            raise ClientClosedError("this SessionPool is closed")
         session = self._session
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=self._limit, **self._connector_kwargs)  # type: ignore[arg-type]
@@ -136,7 +143,14 @@ async def send(
                 raise ResponseTooLargeError(max_bytes, path=path)
             return resp.status, await _read_at_most(resp, max_bytes, path)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        if session.closed:  # closed under the call: the failure is only a consequence
+            raise ClientClosedError(_CLOSED_IN_FLIGHT, request_sent=True) from None
         error, cause = _wrap(exc, path, secrets)
+    except RuntimeError:
+        if not session.closed:
+            raise
+        # aiohttp's "Session is closed": a borrowed session, closed by its owner
+        raise ClientClosedError("the aiohttp session is closed") from None
     # Raised outside the except block, so that the raw aiohttp error (which may show a secret)
     # is not kept as __context__ either.
     raise error from cause

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import UnexpectedError, WeComError
+from .errors import ClientClosedError, UnexpectedError, WeComError
 from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
@@ -379,6 +379,9 @@ class ScheduleStream:
         if not sendable:
             return ChunkResult(ids, missing=ids)
         try:
+            if self._schedules._client.closed:
+                # Fails at once, without taking a limiter slot and a token for nothing.
+                raise ClientClosedError("the client was closed during the bulk fetch")
             found = await self._schedules._get_chunk(
                 sendable, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
             )

@@ -23,6 +23,7 @@ from ._transport import SessionPool, send
 from .errors import (
     AccessTokenError,
     APIConnectionError,
+    ClientClosedError,
     ConcurrencyLimitError,
     FrequencyLimitError,
     HTTPStatusError,
@@ -33,6 +34,8 @@ from .resources.calendars import Calendars
 from .resources.schedules import Schedules
 
 __all__ = ["WeComClient"]
+
+CLIENT_CLOSED = "this WeComClient is closed; create a new one"
 
 logger = logging.getLogger("wecom_async")
 
@@ -107,6 +110,8 @@ class _Core:
         self.base_url = base_url.rstrip("/")
         self.borrowed_session = session
         self.owns_pool = pool is None and session is None
+        #: Set by ``close()``: every call from then on raises ClientClosedError.
+        self.closed = False
         self.pool = pool if pool is not None else SessionPool()
         self.tokens = TokenManager(
             key=token_key(corp_id, corp_secret),
@@ -123,6 +128,8 @@ class _Core:
         self._urls: dict[str, URL] = {}
 
     def session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise ClientClosedError(CLIENT_CLOSED)
         if self.borrowed_session is not None:
             return self.borrowed_session
         return self.pool.session()
@@ -278,10 +285,26 @@ class WeComClient:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (on this client, or the one it was derived from)."""
+        return self._core.closed
+
     async def close(self) -> None:
-        """Close the session this client opened (never a borrowed session or pool)."""
-        if not self._derived and self._core.owns_pool:
-            await self._core.pool.close()
+        """Close the client, and the session it opened (never a borrowed session or pool).
+
+        Calls made afterwards raise :class:`~wecom_async.ClientClosedError`, and so do calls
+        in flight on the session it closes (with ``request_sent=True``: the request may have
+        reached WeCom). A bulk fetch running meanwhile keeps what it fetched and reports the
+        rest failed. A closed client cannot be reopened. A client from :meth:`with_options`
+        closes nothing.
+        """
+        if self._derived:
+            return
+        core = self._core
+        core.closed = True
+        if core.owns_pool:
+            await core.pool.close()
 
     async def __aenter__(self) -> WeComClient:
         return self
