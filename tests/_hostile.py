@@ -7,9 +7,11 @@ answers garbage, huge or deeply nested bodies, gzip bombs, cut-off and slow answ
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 
 import orjson
@@ -96,3 +98,25 @@ def gzip_bomb(size: int) -> bytes:
 
 def json_bytes(value: object) -> bytes:
     return orjson.dumps(value)
+
+
+@contextmanager
+def threaded_hostile_server() -> Iterator[Hostile]:
+    """The server in a thread of its own, with its own event loop: for tests that run loops."""
+    started: queue.Queue[tuple[Hostile, asyncio.AbstractEventLoop]] = queue.Queue()
+    stop: list[asyncio.Event] = []
+
+    async def serve() -> None:
+        async with hostile_server() as server:
+            stop.append(asyncio.Event())
+            started.put((server, asyncio.get_running_loop()))
+            await stop[0].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    server, loop = started.get(timeout=30)
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(timeout=30)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import tracemalloc
+import warnings
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -22,6 +24,7 @@ from tests._hostile import (
     nested_body,
     requested_ids,
     schedule_json,
+    threaded_hostile_server,
 )
 from wecom_async import (
     APIConnectionError,
@@ -29,6 +32,8 @@ from wecom_async import (
     BulkFetchError,
     BulkProgress,
     ClientClosedError,
+    RateLimits,
+    RateLimitsConflictError,
     ResponseDecodeError,
     ResponseTooLargeError,
     SessionPool,
@@ -411,3 +416,67 @@ async def test_a_borrowed_session_closed_by_its_owner_is_a_typed_error(hostile: 
         await client.tokens.get()
     with pytest.raises(ClientClosedError, match="session is closed"):
         await client.schedules.get(["a"])
+
+
+# --- one client, two event loops -----------------------------------------------------------------
+
+
+def test_one_client_in_two_asyncio_runs_works_without_warnings() -> None:
+    sessions: list[aiohttp.ClientSession] = []
+    with threaded_hostile_server() as server, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = client_for(server)
+        shared = client_for(server, pool=SessionPool())
+
+        async def use() -> None:
+            assert len(await client.schedules.get(["a"])) == 1
+            assert len(await shared.schedules.get(["b"])) == 1
+            sessions.append(client._core.session())
+
+        asyncio.run(use())
+        assert sessions[0].closed  # closed inside its loop, as asyncio.run shut it down
+        asyncio.run(use())
+        assert sessions[1] is not sessions[0]
+        assert sessions[1].closed
+        asyncio.run(client.close())
+        assert client.closed
+        sessions.clear()
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_client_closed_in_one_asyncio_run_is_refused_in_the_next() -> None:
+    with threaded_hostile_server() as server:
+        client = client_for(server)
+
+        async def use() -> None:
+            async with client:
+                await client.schedules.get(["a"])
+
+        asyncio.run(use())
+        with pytest.raises(ClientClosedError, match="closed; create a new one"):
+            asyncio.run(use())
+
+
+async def test_clients_of_one_corp_with_different_rate_limits_are_refused(
+    hostile: Hostile,
+) -> None:
+    async with (
+        client_for(hostile) as first,
+        client_for(hostile, rate_limits=RateLimits()) as same,
+        client_for(hostile, rate_limits=RateLimits(share=2)) as other,
+    ):
+        await first.schedules.get(["a"])
+        await same.schedules.get(["a"])  # equal limits: one limiter, one quota
+        with pytest.raises(RateLimitsConflictError, match="same RateLimits"):
+            await other.schedules.get(["a"])
+        with pytest.raises(RateLimitsConflictError):  # on every API of the corp
+            await other.calendars.get(["c"])
+        assert hostile.calls == 2  # refused before anything was sent
+    async with WeComClient(
+        corp_id="another-corp",
+        corp_secret=CORP_SECRET,
+        base_url=hostile.base_url,
+        rate_limits=RateLimits(share=2),
+    ) as another:
+        await another.schedules.get(["a"])

@@ -10,7 +10,8 @@ scrubbed out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from urllib.parse import quote
 
@@ -33,12 +34,18 @@ _CLOSED_IN_FLIGHT = "the client was closed during the call; the request may have
 
 
 class SessionPool:
-    """One aiohttp ``ClientSession`` shared by any number of clients.
+    """aiohttp ``ClientSession`` objects shared by any number of clients, one per event loop.
 
     A service that talks to many corps (one :class:`~wecom_async.WeComClient` per corp or app)
     passes the same pool to each client, so they share connections. The session is created
     lazily, inside the running event loop, on first use. Clients never close a pool they were
     given: its owner does, with ``await pool.close()`` or ``async with SessionPool() as pool``.
+
+    An aiohttp session belongs to the loop it was created in, so a pool used from another loop
+    (a second ``asyncio.run``, another thread) gets a session of that loop. Each session is
+    closed inside its own loop when that loop shuts down (``asyncio.run`` and
+    ``asyncio.Runner`` do so; by hand: ``await loop.shutdown_asyncgens()``), if the pool was
+    not closed before: no "Event loop is closed", no unclosed-session warnings.
 
     ``limit`` is the connector's connection cap (keep it ≥ 64: the rate limiter, not the
     connector, should bound throughput); extra keyword arguments go to ``aiohttp.TCPConnector``.
@@ -54,11 +61,14 @@ class SessionPool:
     ) -> None:
         self._limit = limit
         self._connector_kwargs = connector_kwargs
+        # The session of the loop that used the pool last (the fast path), and every loop's.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
         self._closed = False
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("open" if self._session else "not started")
+        state = "closed" if self._closed else ("open" if self._sessions else "not started")
         return f"SessionPool(limit={self._limit}, {state})"
 
     @property
@@ -66,26 +76,46 @@ class SessionPool:
         return self._closed
 
     def session(self) -> aiohttp.ClientSession:
-        """The shared session, created on first use (call from inside the event loop)."""
+        """The running loop's session, created on first use (call from inside the loop)."""
+        session = self._session
+        if session is not None and self._loop is asyncio.get_running_loop() and not session.closed:
+            return session  # (close() clears _session)
         if self._closed:
             raise ClientClosedError("this SessionPool is closed")
-        session = self._session
-        if session is None or session.closed:
+        return self._loop_session()
+
+    def _loop_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is None or entry.session.closed:
+            # Forget the loops that are gone; their sessions were closed as they shut down.
+            for gone in [old for old in self._sessions if old.is_closed()]:
+                del self._sessions[gone]
             connector = aiohttp.TCPConnector(limit=self._limit, **self._connector_kwargs)  # type: ignore[arg-type]
-            session = self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                raise_for_status=False,
-                auto_decompress=True,
+            entry = self._sessions[loop] = _LoopSession(
+                aiohttp.ClientSession(
+                    connector=connector,
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    raise_for_status=False,
+                    auto_decompress=True,
+                )
             )
-        return session
+        self._loop, self._session = loop, entry.session
+        return entry.session
 
     async def close(self) -> None:
-        """Close the session; the pool cannot be used afterwards."""
+        """Close the sessions; the pool cannot be used afterwards.
+
+        The running loop's session is closed now; a session of another loop that still runs
+        is closed in that loop, soon after.
+        """
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        sessions, self._sessions = self._sessions, {}
+        self._loop = self._session = None
+        entry = sessions.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.close()
+        # The others are dropped: their loop closes them (see _LoopSession).
 
     async def __aenter__(self) -> SessionPool:
         return self
@@ -97,6 +127,36 @@ class SessionPool:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _LoopSession:
+    """A session, and what closes it inside its loop before that loop closes.
+
+    asyncio has no "loop closing" callback, but it does finish every async generator still
+    suspended when it shuts down (``asyncio.run`` calls ``loop.shutdown_asyncgens()`` before
+    closing the loop), and one that is garbage-collected while its loop runs. ``_closer`` is
+    such a generator, started here (inside the loop, so that the loop tracks it) and suspended
+    until then; its ``finally`` closes the session in the right loop.
+    """
+
+    __slots__ = ("_closer", "session")
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self._closer = _closer(session)
+        # Run it to its ``yield`` now: nothing in it awaits before, so one send() does it.
+        with contextlib.suppress(StopIteration):
+            self._closer.asend(None).send(None)
+
+    async def close(self) -> None:
+        await self._closer.aclose()
+
+
+async def _closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 async def send(
