@@ -9,10 +9,14 @@ earlier one is held until its turn (at most ``concurrency`` of them), and fetchi
 meanwhile: one slow chunk does not stall the others.
 
 Every ID ends in exactly one place: a returned schedule, ``missing`` (WeCom did not return it),
-or a failed chunk (after the retry policy gave up). With ``on_error="raise"`` (the default) the
-first failure stops reading new IDs, the chunks already in flight are finished and delivered,
-and :class:`BulkFetchError` then carries every failed chunk's IDs and cause. With
-``on_error="collect"`` failures are recorded and the run goes on.
+or a failed chunk (after the retry policy gave up), whatever the chunk raised: an exception that
+is not a :class:`WeComError` is wrapped in :class:`UnexpectedError`. (An exception from the
+``progress`` callback is the caller's own: it propagates unchanged and ends the run.) Once the
+client is closed, every chunk not yet fetched fails at once with :class:`ClientClosedError`.
+With ``on_error="raise"`` (the default) the first failure stops reading new IDs, the chunks
+already in flight are finished and delivered, and :class:`BulkFetchError` then carries every
+failed chunk's IDs and cause. With ``on_error="collect"`` failures are recorded and the run
+goes on.
 """
 
 from __future__ import annotations
