@@ -30,7 +30,7 @@ from .errors import (
 
 __all__ = ["SessionPool", "send"]
 
-_CLOSED_IN_FLIGHT = "the client was closed during the call; the request may have reached WeCom"
+_CLOSED_IN_FLIGHT = "the session was closed during the call; the request may have reached WeCom"
 
 
 class SessionPool:
