@@ -154,6 +154,62 @@ async def test_a_chunk_failing_with_any_exception_lands_its_ids_in_failures(
         assert isinstance(caught.value.__cause__, UnexpectedError)
 
 
+async def test_a_stray_cancelled_error_from_a_chunk_is_a_failure_not_a_cancellation(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with client_for(hostile) as client:
+        real = client.schedules._get_chunk
+
+        async def buggy(schedule_ids: tuple[str, ...], **kwargs: object) -> object:
+            if "s00300" in schedule_ids:
+                raise asyncio.CancelledError  # nobody cancelled the run
+            return await real(schedule_ids, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(client.schedules, "_get_chunk", buggy)
+        wanted = ids(500)
+        result = await client.schedules.get_many(wanted, chunk_size=100, on_error="collect")
+    got = [s.schedule_id for s in result.schedules]
+    assert got == wanted[:300] + wanted[400:]
+    assert result.failed_ids == wanted[300:400]
+    error = result.failures[0].error
+    assert isinstance(error, UnexpectedError)
+    assert isinstance(error.__cause__, asyncio.CancelledError)
+
+
+async def test_cancelling_a_bulk_fetch_still_cancels_it(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reached = asyncio.Event()
+
+    async def stalls(request: web.Request) -> web.StreamResponse:
+        reached.set()
+        await hostile.stopping.wait()
+        return await answer_schedules(request)
+
+    hostile.handler = stalls
+    async with client_for(hostile) as client:
+        real = client.schedules._get_chunk
+        chunk_tasks: list[asyncio.Task[object]] = []
+
+        async def noting(schedule_ids: tuple[str, ...], **kwargs: object) -> object:
+            task = asyncio.current_task()
+            assert task is not None
+            chunk_tasks.append(task)
+            return await real(schedule_ids, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(client.schedules, "_get_chunk", noting)
+        fetch = asyncio.ensure_future(client.schedules.get_many(ids(500), chunk_size=100))
+        await reached.wait()
+        fetch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await fetch
+        # the chunks in flight were cancelled (not turned into failures), and gave their
+        # limiter slots back
+        assert chunk_tasks
+        assert all(task.cancelled() for task in chunk_tasks)
+        assert client._core.limiter("oa/schedule/get").in_flight == 0
+
+
 async def test_a_bug_in_the_progress_callback_is_raised_as_it_is(hostile: Hostile) -> None:
     # The callback is the caller's code: its exception is theirs, not a failed chunk.
     def progress(done: BulkProgress) -> None:

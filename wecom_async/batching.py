@@ -226,6 +226,8 @@ class ScheduleStream:
         self._stats = stats
         self._counters = _Counters(stats)
         self._generator: AsyncGenerator[ChunkResult, None] | None = None
+        # Set when the run ends: from then on, chunks are cancelled on purpose.
+        self._stopping = False
         self.missing: list[str] = []
         self.failures: list[ChunkFailure] = []
         #: Most chunks that were in flight at once (for tests and tuning).
@@ -329,6 +331,7 @@ class ScheduleStream:
             while in_flight:
                 yield await self._next_done(in_flight)
         finally:
+            self._stopping = True
             pending: list[asyncio.Future[Any]] = [*in_flight]
             if next_chunk is not None:
                 pending.append(next_chunk)
@@ -389,11 +392,15 @@ class ScheduleStream:
             found = await self._schedules._get_chunk(
                 sendable, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
             )
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:
             # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
             # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token
             # store, an injected sleep): wrapped, so that failures are always WeComErrors, with
-            # the original as the cause. (Cancellation and other BaseExceptions go through.)
+            # the original as the cause. Only the stream cancels chunks, as it stops: a
+            # CancelledError before that came from below, and is such a bug too.
+            # (KeyboardInterrupt, SystemExit go through.)
+            if isinstance(exc, asyncio.CancelledError) and self._stopping:
+                raise
             error = exc if isinstance(exc, WeComError) else _unexpected(exc)
             unsendable = tuple(i for i in ids if not i)
             return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
@@ -463,7 +470,7 @@ async def _chunked(
 _schedule_id = attrgetter("schedule_id")
 
 
-def _unexpected(exc: Exception) -> UnexpectedError:
+def _unexpected(exc: BaseException) -> UnexpectedError:
     error = UnexpectedError(exc, path="oa/schedule/get")
     error.__cause__ = exc
     return error
