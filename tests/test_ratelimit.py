@@ -21,6 +21,7 @@ import pytest
 
 from wecom_async import _ratelimit
 from wecom_async._ratelimit import APILimiter, RateLimits, Slot, _bucket_sizes, limiter_for
+from wecom_async.errors import RateLimitsConflictError
 
 from ._virtual_time import VirtualTimeLoop, count_between, max_in_window, run_virtual
 
@@ -687,10 +688,13 @@ async def test_registry_shares_per_loop_corp_and_path() -> None:
     assert limiter_for("corp1", "/cgi-bin/oa/schedule/add", limits) is a
     assert limiter_for("corp2", "/cgi-bin/oa/schedule/add", limits) is not a
     assert limiter_for("corp1", "/cgi-bin/oa/schedule/get", limits) is not a
-    # first limits win: a second client with other limits shares the same quota
-    other = limiter_for("corp1", "/cgi-bin/oa/schedule/add", RateLimits(share=2))
-    assert other is a
-    assert other.limits == limits
+    # equal limits (not the same object) share it
+    assert limiter_for("corp1", "/cgi-bin/oa/schedule/add", RateLimits()) is a
+    # other limits for the same corp, on any path, are refused rather than silently ignored
+    for path in ("/cgi-bin/oa/schedule/add", "/cgi-bin/oa/calendar/get"):
+        with pytest.raises(RateLimitsConflictError, match="corp1 already has rate limiters"):
+            limiter_for("corp1", path, RateLimits(share=2))
+    assert limiter_for("corp3", "/cgi-bin/oa/schedule/add", RateLimits(share=2)).limits.share == 2
 
 
 def test_registry_separates_loops_and_forgets_closed_ones() -> None:

@@ -15,3 +15,10 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30.0, sock_connect=10.0)
 #: Connections per session pool: over a real network ~25–50 calls are in flight at full quota
 #: (≈167 calls/s × 0.15–0.3 s), so the limiter, not the connector, bounds throughput.
 DEFAULT_CONNECTION_LIMIT = 100
+
+#: Largest answer read, after decompression: 64 MiB. A schedule/get answer of 1000 schedules with
+#: full-length texts is ~1.6 MB, ~12 MB with 200 attendees each, ~56 MB with the maximum 1000
+#: (20-character user IDs); only 64-byte user IDs on top of that reach ~100 MB (lower
+#: ``chunk_size`` or raise the limit for such data). Past it, reading stops: a huge answer or a
+#: gzip bomb costs at most this much.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024

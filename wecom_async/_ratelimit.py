@@ -38,6 +38,8 @@ uncontended path at one bucket, about 0.5 µs over a bare ``AsyncLimiter``.
 
 Limiters live per event loop (aiolimiter reads the running loop's clock; asyncio primitives bind
 to one loop): :func:`limiter_for` returns the one limiter of a ``(loop, corp_id, api_path)``.
+Every client of a corp in a loop must give it equal :class:`RateLimits`
+(:class:`~wecom_async.RateLimitsConflictError` otherwise).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from typing import TYPE_CHECKING, Final, final
 
 import attrs
 from aiolimiter import AsyncLimiter
+
+from .errors import RateLimitsConflictError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -276,7 +280,7 @@ class APILimiter:
 
     def __init__(self, limits: RateLimits | None = None) -> None:
         limits = RateLimits() if limits is None else limits
-        #: The configuration in force (the first one given, when shared; see :func:`limiter_for`).
+        #: The configuration in force (every client sharing it gave an equal one).
         self.limits: Final = limits
         self._enabled = limits.enabled
         self._buckets: tuple[AsyncLimiter, ...] = (
@@ -453,19 +457,27 @@ _registry_lock = threading.Lock()
 def limiter_for(corp_id: str, path: str, limits: RateLimits) -> APILimiter:
     """The limiter of API *path* for *corp_id* in the running event loop.
 
-    Every client of one corp in one loop shares it, so they share the quota. The first
-    *limits* given for a ``(loop, corp_id, path)`` win; later ones are ignored (see
-    :attr:`APILimiter.limits`). Must be called with a loop running; limiters of a loop are
-    forgotten once it is closed.
+    Every client of one corp in one loop shares it, so they share the quota. All of them must
+    give equal *limits*: a different one for a corp that has limiters in this loop raises
+    :class:`~wecom_async.RateLimitsConflictError` rather than being silently ignored (keying
+    limiters by their limits instead would let the clients together exceed the corp's quota).
+    Must be called with a loop running; limiters of a loop are forgotten once it is closed.
     """
     loop = asyncio.get_running_loop()
     per_loop = _registry.get(loop)
     if per_loop is not None:
         limiter = per_loop.get((corp_id, path))
-        if limiter is not None:
+        if limiter is not None and (limiter.limits is limits or limiter.limits == limits):
             return limiter
     with _registry_lock:
         for old in [old for old in _registry if old.is_closed()]:
             del _registry[old]
         per_loop = _registry.setdefault(loop, {})
+        for (corp, _), other in per_loop.items():
+            if corp == corp_id and other.limits != limits:
+                raise RateLimitsConflictError(
+                    f"corp {corp_id} already has rate limiters in this event loop, with "
+                    f"{other.limits}; a client with {limits} would share them (clients of one "
+                    "corp share its quota): give every client of the corp the same RateLimits"
+                )
         return per_loop.setdefault((corp_id, path), APILimiter(limits))

@@ -28,6 +28,8 @@ __all__ = [
 
 API_PREFIX = "/cgi-bin/"
 
+_TOO_DEEP = "JSON nested too deeply"
+
 
 class HasErrcode(Protocol):
     @property
@@ -106,6 +108,10 @@ def _make_model_decoder(model: type[R], path: str) -> Callable[[int, bytes], R]:
             raise HTTPStatusError(status, path=path)
         try:
             result: R = decode_body(body)
+        except RecursionError:
+            # msgspec recurses once per nesting level, even in fields it skips (orjson, for
+            # decode_json, stops at depth 1024 with a ValueError).
+            raise ResponseDecodeError(_TOO_DEEP, path=path, excerpt=body) from None
         except msgspec.DecodeError as exc:
             # An error answer may still be a well-formed envelope with a surprising payload.
             envelope = _decode_envelope(body, path)
@@ -142,3 +148,5 @@ def _decode_envelope(body: bytes, path: str) -> Envelope:
         return _envelope_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise ResponseDecodeError(str(exc), path=path, excerpt=body) from None
+    except RecursionError:
+        raise ResponseDecodeError(_TOO_DEEP, path=path, excerpt=body) from None

@@ -1,35 +1,51 @@
 """The thin aiohttp adapter: a shared session pool, one send, and error mapping without secrets.
 
-Bodies are sent as bytes and answers read as bytes (``await resp.read()``); decoding is the sans-I/O
-core's job. aiohttp puts the full URL, with ``?access_token=`` or ``?corpsecret=``, into some of its
-exception messages: every failure is re-raised as a :class:`~wecom_async.APIConnectionError` whose
-message and cause have the secrets scrubbed out.
+Bodies are sent as bytes and answers read as bytes, at most ``max_bytes`` of them after
+decompression; decoding is the sans-I/O core's job. aiohttp puts the full URL, with
+``?access_token=`` or ``?corpsecret=``, into some of its exception messages: every failure is
+re-raised as a :class:`~wecom_async.APIConnectionError` whose message and cause have the secrets
+scrubbed out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp import hdrs
 from aiohttp.payload import BytesPayload
 from yarl import URL
 
-from ._constants import DEFAULT_CONNECTION_LIMIT
-from .errors import APIConnectionError, APITimeoutError
+from ._constants import DEFAULT_CONNECTION_LIMIT, DEFAULT_MAX_RESPONSE_BYTES
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseTooLargeError,
+)
 
 __all__ = ["SessionPool", "send"]
 
+_CLOSED_IN_FLIGHT = "the session was closed during the call; the request may have reached WeCom"
+
 
 class SessionPool:
-    """One aiohttp ``ClientSession`` shared by any number of clients.
+    """aiohttp ``ClientSession`` objects shared by any number of clients, one per event loop.
 
     A service that talks to many corps (one :class:`~wecom_async.WeComClient` per corp or app)
     passes the same pool to each client, so they share connections. The session is created
     lazily, inside the running event loop, on first use. Clients never close a pool they were
     given: its owner does, with ``await pool.close()`` or ``async with SessionPool() as pool``.
+
+    An aiohttp session belongs to the loop it was created in, so a pool used from another loop
+    (a second ``asyncio.run``, another thread) gets a session of that loop. Each session is
+    closed inside its own loop when that loop shuts down (``asyncio.run`` and
+    ``asyncio.Runner`` do so; by hand: ``await loop.shutdown_asyncgens()``), if the pool was
+    not closed before: no "Event loop is closed", no unclosed-session warnings.
 
     ``limit`` is the connector's connection cap (keep it ≥ 64: the rate limiter, not the
     connector, should bound throughput); extra keyword arguments go to ``aiohttp.TCPConnector``.
@@ -45,11 +61,14 @@ class SessionPool:
     ) -> None:
         self._limit = limit
         self._connector_kwargs = connector_kwargs
+        # The session of the loop that used the pool last (the fast path), and every loop's.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
         self._closed = False
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("open" if self._session else "not started")
+        state = "closed" if self._closed else ("open" if self._sessions else "not started")
         return f"SessionPool(limit={self._limit}, {state})"
 
     @property
@@ -57,26 +76,46 @@ class SessionPool:
         return self._closed
 
     def session(self) -> aiohttp.ClientSession:
-        """The shared session, created on first use (call from inside the event loop)."""
-        if self._closed:
-            raise RuntimeError("this SessionPool is closed")
+        """The running loop's session, created on first use (call from inside the loop)."""
         session = self._session
-        if session is None or session.closed:
+        if session is not None and self._loop is asyncio.get_running_loop() and not session.closed:
+            return session  # (close() clears _session)
+        if self._closed:
+            raise ClientClosedError("this SessionPool is closed")
+        return self._loop_session()
+
+    def _loop_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is None or entry.session.closed:
+            # Forget the loops that are gone; their sessions were closed as they shut down.
+            for gone in [old for old in self._sessions if old.is_closed()]:
+                del self._sessions[gone]
             connector = aiohttp.TCPConnector(limit=self._limit, **self._connector_kwargs)  # type: ignore[arg-type]
-            session = self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                raise_for_status=False,
-                auto_decompress=True,
+            entry = self._sessions[loop] = _LoopSession(
+                aiohttp.ClientSession(
+                    connector=connector,
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    raise_for_status=False,
+                    auto_decompress=True,
+                )
             )
-        return session
+        self._loop, self._session = loop, entry.session
+        return entry.session
 
     async def close(self) -> None:
-        """Close the session; the pool cannot be used afterwards."""
+        """Close the sessions; the pool cannot be used afterwards.
+
+        The running loop's session is closed now; a session of another loop that still runs
+        is closed in that loop, soon after.
+        """
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        sessions, self._sessions = self._sessions, {}
+        self._loop = self._session = None
+        entry = sessions.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.close()
+        # The others are dropped: their loop closes them (see _LoopSession).
 
     async def __aenter__(self) -> SessionPool:
         return self
@@ -90,6 +129,36 @@ class SessionPool:
         await self.close()
 
 
+class _LoopSession:
+    """A session, and what closes it inside its loop before that loop closes.
+
+    asyncio has no "loop closing" callback, but it does finish every async generator still
+    suspended when it shuts down (``asyncio.run`` calls ``loop.shutdown_asyncgens()`` before
+    closing the loop), and one that is garbage-collected while its loop runs. ``_closer`` is
+    such a generator, started here (inside the loop, so that the loop tracks it) and suspended
+    until then; its ``finally`` closes the session in the right loop.
+    """
+
+    __slots__ = ("_closer", "session")
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self._closer = _closer(session)
+        # Run it to its ``yield`` now: nothing in it awaits before, so one send() does it.
+        with contextlib.suppress(StopIteration):
+            self._closer.asend(None).send(None)
+
+    async def close(self) -> None:
+        await self._closer.aclose()
+
+
+async def _closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 async def send(
     session: aiohttp.ClientSession,
     method: str,
@@ -99,11 +168,14 @@ async def send(
     timeout: aiohttp.ClientTimeout,
     path: str,
     secrets: Iterable[str],
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> tuple[int, bytes]:
     """Send one request and read the whole answer: ``(HTTP status, body bytes)``.
 
     Failures raise :class:`APIConnectionError` / :class:`APITimeoutError` named by ``path``, with
     ``request_sent=False`` only when the request cannot have reached the server (connect phase).
+    An answer of more than ``max_bytes`` (decompressed) raises :class:`ResponseTooLargeError`
+    once that much was read, or at once when its ``Content-Length`` says so.
     """
     # A payload built here, typed as JSON, spares aiohttp its payload-registry lookup and a
     # header merge on every call.
@@ -116,12 +188,51 @@ async def send(
             timeout=timeout,
             allow_redirects=False,
         ) as resp:
-            return resp.status, await resp.read()
+            length = resp.content_length
+            if (
+                length is not None
+                and length <= max_bytes
+                and hdrs.CONTENT_ENCODING not in resp.headers
+            ):
+                # The common case, not compressed: exactly `length` bytes follow (aiohttp
+                # reads no more), so the bound holds.
+                return resp.status, await resp.read()
+            if length is not None and length > max_bytes:
+                # Compressed or not, an answer this long on the wire is too large.
+                resp.close()
+                raise ResponseTooLargeError(max_bytes, path=path)
+            return resp.status, await _read_at_most(resp, max_bytes, path)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        if session.closed:  # closed under the call: the failure is only a consequence
+            raise ClientClosedError(_CLOSED_IN_FLIGHT, request_sent=True) from None
         error, cause = _wrap(exc, path, secrets)
+    except RuntimeError:
+        if not session.closed:
+            raise
+        # aiohttp's "Session is closed": a borrowed session, closed by its owner
+        raise ClientClosedError("the aiohttp session is closed") from None
     # Raised outside the except block, so that the raw aiohttp error (which may show a secret)
     # is not kept as __context__ either.
     raise error from cause
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, max_bytes: int, path: str) -> bytes:
+    """The body of a compressed or chunked answer, read piece by piece up to ``max_bytes``.
+
+    ``resp.read()`` would lift aiohttp's bound on how much one network read may decompress to:
+    a 0.5 MB gzip answer could then take a gigabyte at once. ``readany`` keeps that bound
+    (aiohttp decompresses at most about one read buffer per network read).
+    """
+    content = resp.content
+    blocks: list[bytes] = []
+    size = 0
+    while block := await content.readany():
+        size += len(block)
+        if size > max_bytes:
+            resp.close()  # drop the connection: the rest is not read
+            raise ResponseTooLargeError(max_bytes, path=path)
+        blocks.append(block)
+    return b"".join(blocks)
 
 
 def _classify(exc: BaseException) -> tuple[type[APIConnectionError], str, bool]:

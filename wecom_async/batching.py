@@ -9,10 +9,14 @@ earlier one is held until its turn (at most ``concurrency`` of them), and fetchi
 meanwhile: one slow chunk does not stall the others.
 
 Every ID ends in exactly one place: a returned schedule, ``missing`` (WeCom did not return it),
-or a failed chunk (after the retry policy gave up). With ``on_error="raise"`` (the default) the
-first failure stops reading new IDs, the chunks already in flight are finished and delivered,
-and :class:`BulkFetchError` then carries every failed chunk's IDs and cause. With
-``on_error="collect"`` failures are recorded and the run goes on.
+or a failed chunk (after the retry policy gave up), whatever the chunk raised: an exception that
+is not a :class:`WeComError` is wrapped in :class:`UnexpectedError`. (An exception from the
+``progress`` callback is the caller's own: it propagates unchanged and ends the run.) Once the
+client is closed, every chunk not yet fetched fails at once with :class:`ClientClosedError`.
+With ``on_error="raise"`` (the default) the first failure stops reading new IDs, the chunks
+already in flight are finished and delivered, and :class:`BulkFetchError` then carries every
+failed chunk's IDs and cause. With ``on_error="collect"`` failures are recorded and the run
+goes on.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import WeComError
+from .errors import ClientClosedError, UnexpectedError, WeComError
 from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
@@ -60,7 +64,7 @@ class ChunkFailure:
     """A chunk that still failed after retries: its IDs and why."""
 
     ids: tuple[str, ...]
-    error: BaseException
+    error: WeComError
 
 
 @attrs.frozen(slots=True)
@@ -222,6 +226,8 @@ class ScheduleStream:
         self._stats = stats
         self._counters = _Counters(stats)
         self._generator: AsyncGenerator[ChunkResult, None] | None = None
+        # Set when the run ends: from then on, chunks are cancelled on purpose.
+        self._stopping = False
         self.missing: list[str] = []
         self.failures: list[ChunkFailure] = []
         #: Most chunks that were in flight at once (for tests and tuning).
@@ -325,6 +331,7 @@ class ScheduleStream:
             while in_flight:
                 yield await self._next_done(in_flight)
         finally:
+            self._stopping = True
             pending: list[asyncio.Future[Any]] = [*in_flight]
             if next_chunk is not None:
                 pending.append(next_chunk)
@@ -379,12 +386,24 @@ class ScheduleStream:
         if not sendable:
             return ChunkResult(ids, missing=ids)
         try:
+            if self._schedules._client.closed:
+                # Fails at once, without taking a limiter slot and a token for nothing.
+                raise ClientClosedError("the client was closed during the bulk fetch")
             found = await self._schedules._get_chunk(
                 sendable, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
             )
-        except (WeComError, asyncio.TimeoutError) as exc:
+        except (Exception, asyncio.CancelledError) as exc:
+            # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
+            # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token
+            # store, an injected sleep): wrapped, so that failures are always WeComErrors, with
+            # the original as the cause. Only the stream cancels chunks, as it stops: a
+            # CancelledError before that came from below, and is such a bug too.
+            # (KeyboardInterrupt, SystemExit go through.)
+            if isinstance(exc, asyncio.CancelledError) and self._stopping:
+                raise
+            error = exc if isinstance(exc, WeComError) else _unexpected(exc)
             unsendable = tuple(i for i in ids if not i)
-            return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, exc))
+            return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
         if sendable is ids and tuple(map(_schedule_id, found)) == ids:
             return ChunkResult(ids, found, ())  # every ID found, in request order: nothing to do
         by_id = {s.schedule_id: s for s in found}
@@ -449,6 +468,12 @@ async def _chunked(
 
 
 _schedule_id = attrgetter("schedule_id")
+
+
+def _unexpected(exc: BaseException) -> UnexpectedError:
+    error = UnexpectedError(exc, path="oa/schedule/get")
+    error.__cause__ = exc
+    return error
 
 
 async def _next(source: AsyncGenerator[tuple[str, ...], None]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import attrs
 from yarl import URL
 
 from . import _converter, _sansio
-from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._ratelimit import APILimiter, RateLimits, Slot, limiter_for
 from ._retry import CallStats, RetryPolicy
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
@@ -23,6 +23,7 @@ from ._transport import SessionPool, send
 from .errors import (
     AccessTokenError,
     APIConnectionError,
+    ClientClosedError,
     ConcurrencyLimitError,
     FrequencyLimitError,
     HTTPStatusError,
@@ -34,6 +35,8 @@ from .resources.calendars import Calendars
 from .resources.schedules import Schedules
 
 __all__ = ["WeComClient"]
+
+CLIENT_CLOSED = "this WeComClient is closed; create a new one"
 
 logger = logging.getLogger("wecom_async")
 
@@ -98,14 +101,18 @@ class _Core:
         rate_limits: RateLimits,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
+        max_response_bytes: int,
     ) -> None:
         self.corp_id = corp_id
+        self.max_response_bytes = max_response_bytes
         self.rate_limits = rate_limits
         self.sleep = sleep
         self.corp_secret = corp_secret
         self.base_url = base_url.rstrip("/")
         self.borrowed_session = session
         self.owns_pool = pool is None and session is None
+        #: Set by ``close()``: every call from then on raises ClientClosedError.
+        self.closed = False
         self.pool = pool if pool is not None else SessionPool()
         self.tokens = TokenManager(
             key=token_key(corp_id, corp_secret),
@@ -122,6 +129,8 @@ class _Core:
         self._urls: dict[str, URL] = {}
 
     def session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise ClientClosedError(CLIENT_CLOSED)
         if self.borrowed_session is not None:
             return self.borrowed_session
         return self.pool.session()
@@ -178,7 +187,9 @@ class WeComClient:
     in ``asyncio.timeout(...)``. Every endpoint also takes ``timeout=`` per call, and
     :meth:`with_options` derives a client with other defaults.
     ``token_store`` keeps access tokens (in memory by default); ``clock`` is the wall clock used
-    for token expiry (injectable for tests).
+    for token expiry (injectable for tests). ``max_response_bytes`` bounds every answer read
+    (decompressed; 64 MiB by default): a larger one fails the call with
+    :class:`~wecom_async.ResponseTooLargeError`, having used at most that much memory.
     """
 
     schedules: Schedules
@@ -200,6 +211,7 @@ class WeComClient:
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         _check_arguments(
             corp_id,
@@ -210,6 +222,7 @@ class WeComClient:
             timeout=timeout,
             max_retries=max_retries,
             token_refresh_margin=token_refresh_margin,
+            max_response_bytes=max_response_bytes,
         )
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
@@ -226,6 +239,7 @@ class WeComClient:
             rate_limits=rate_limits if rate_limits is not None else RateLimits(),
             retry=options.retry,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
         self._options = options
         self._derived = False
@@ -271,10 +285,26 @@ class WeComClient:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (on this client, or the one it was derived from)."""
+        return self._core.closed
+
     async def close(self) -> None:
-        """Close the session this client opened (never a borrowed session or pool)."""
-        if not self._derived and self._core.owns_pool:
-            await self._core.pool.close()
+        """Close the client, and the session it opened (never a borrowed session or pool).
+
+        Calls made afterwards raise :class:`~wecom_async.ClientClosedError`, and so do calls
+        in flight on the session it closes (with ``request_sent=True``: the request may have
+        reached WeCom). A bulk fetch running meanwhile keeps what it fetched and reports the
+        rest failed. A closed client cannot be reopened. A client from :meth:`with_options`
+        closes nothing.
+        """
+        if self._derived:
+            return
+        core = self._core
+        core.closed = True
+        if core.owns_pool:
+            await core.pool.close()
 
     async def __aenter__(self) -> WeComClient:
         return self
@@ -416,6 +446,7 @@ class WeComClient:
                         timeout=options.timeout,
                         path=path,
                         secrets=(token, core.corp_secret),
+                        max_bytes=core.max_response_bytes,
                     )
                 finally:
                     handed = slot.release()
@@ -475,6 +506,7 @@ def _check_arguments(
     timeout: object,
     max_retries: object,
     token_refresh_margin: object,
+    max_response_bytes: object,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -509,6 +541,12 @@ def _check_arguments(
         check.add("max_retries", f"must be at least 0, got {max_retries}")
     if not _seconds(token_refresh_margin, zero=True):
         check.add("token_refresh_margin", f"must be seconds ≥ 0, got {token_refresh_margin!r}")
+    if (
+        not isinstance(max_response_bytes, int)
+        or isinstance(max_response_bytes, bool)
+        or max_response_bytes < 1
+    ):
+        check.add("max_response_bytes", f"must be a positive integer, got {max_response_bytes!r}")
     check.raise_if_any("WeComClient arguments")
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AccessTokenError",
+    "ClientClosedError",
     "ConcurrencyLimitError",
     "DataVersionConflictError",
     "FrequencyLimitError",
@@ -30,10 +31,13 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
+    "RateLimitsConflictError",
     "ResourceDeletedError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerBusyError",
     "TransientAPIError",
+    "UnexpectedError",
     "ValidationError",
     "WeComAPIError",
     "WeComError",
@@ -278,3 +282,62 @@ class ResponseDecodeError(WeComError):
 def _rebuild(cls: type[WeComError], args: tuple[object, ...], kwargs: dict[str, Any]) -> WeComError:
     """Unpickle an error whose constructor takes keyword-only arguments."""
     return cls(*args, **kwargs)
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """The answer was larger than the client's ``max_response_bytes`` (after decompression).
+
+    Reading stopped at the limit, so a huge answer or a gzip bomb costs at most that much memory.
+    Not retried: the same request would get the same answer. ``limit`` is the limit in force.
+    """
+
+    def __init__(self, limit: int, *, path: str) -> None:
+        self.limit = limit
+        super().__init__(f"larger than max_response_bytes={limit}", path=path)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.limit,), {"path": self.path}))
+
+
+# --- misuse ------------------------------------------------------------------------------------
+
+
+class ClientClosedError(WeComError, RuntimeError):
+    """The client (or the pool or session it uses) was closed: nothing more can be sent with it.
+
+    Raised by calls made after ``close()``, and by calls that were in flight when it happened;
+    ``request_sent`` is True for those (the request may have reached WeCom).
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = False) -> None:
+        self.message = message
+        self.request_sent = request_sent
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.message,), {"request_sent": self.request_sent}))
+
+
+class RateLimitsConflictError(WeComError, ValueError):
+    """Two clients of one corp in one event loop were given different :class:`RateLimits`.
+
+    They share the corp's limiters (and WeCom's quota), so one of the two configurations would
+    be silently ignored. Give every client of a corp the same ``RateLimits``.
+    """
+
+
+class UnexpectedError(WeComError):
+    """A call failed with an exception that is not a :class:`WeComError`.
+
+    That is a bug, in wecom_async or in code it calls (a custom token store, an injected
+    ``sleep``…). Bulk fetches wrap such a failure in this class, so that its chunk is reported
+    failed like any other; the original exception is ``__cause__`` (and ``error``).
+    """
+
+    def __init__(self, error: BaseException, *, path: str) -> None:
+        self.error = error
+        self.path = path
+        super().__init__(f"unexpected {type(error).__name__} on {path}: {error}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.error,), {"path": self.path}))
