@@ -106,6 +106,7 @@ Fetcher = Callable[[float | None], Awaitable[tuple[str, int]]]
 MAX_TOKEN_LIFETIME = 7200
 
 #: ``expires_in`` counts whole seconds, rounded down: a token may live up to this much longer.
+#: (Assumed: doc 91039 does not say. The fake server rounds down too.)
 _ROUNDING = 1.0
 
 
