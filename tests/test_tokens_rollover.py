@@ -23,8 +23,7 @@ from wecom_async import (
     error_class_for,
 )
 from wecom_async._tokens import MemoryTokenStore, TokenManager
-from wecom_async.testing import FakeClock, FakeWeCom
-from wecom_async.testing._faults import FaultProfile
+from wecom_async.testing import FakeClock, FakeWeCom, FaultProfile
 
 from .conftest import RecordingSleep
 

@@ -378,8 +378,9 @@ class WeComClient:
     ) -> T:
         """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
 
-        Every attempt, retries included, takes a slot of the API's rate limiter. A 40014/42001
-        answer (token revoked or expired early) invalidates the token and resends at once: WeCom
+        Every attempt, retries included, takes a slot of the API's rate limiter, and reads the
+        token only once the slot is granted. A 40014/42001 answer (token revoked, or expired
+        early or in the last second of its life) invalidates the token and resends at once: WeCom
         rejected the call before acting on it. A second one (the new token revoked too) is a
         retry under the policy, like every other failure.
         """
