@@ -73,12 +73,20 @@ async def test_no_call_fails_across_rollovers_and_each_costs_at_most_two_gettoke
         assert fake.answered(42001) <= 3
 
 
-def manager(answers: list[tuple[str, object]], clock: FakeClock) -> TokenManager:
+def manager(
+    answers: list[tuple[str, object]], clock: FakeClock, *, refresh_margin: float = 300.0
+) -> TokenManager:
     async def fetch(timeout: float | None) -> tuple[str, int]:
         value, expires_in = answers.pop(0)
         return value, expires_in  # type: ignore[return-value]
 
-    return TokenManager(key="k", fetch=fetch, store=MemoryTokenStore(), clock=clock)
+    return TokenManager(
+        key="k",
+        fetch=fetch,
+        store=MemoryTokenStore(),
+        clock=clock,
+        refresh_margin=refresh_margin,
+    )
 
 
 async def test_a_token_answered_with_no_whole_second_left_is_used_not_rejected() -> None:
@@ -106,6 +114,18 @@ async def test_the_refresh_margin_does_not_shrink_into_a_fetch_storm() -> None:
     clock.advance(1)
     assert await tokens.get() == "t2"
     assert tokens.fetches == 3
+
+
+async def test_a_margin_under_a_second_uses_the_token_to_its_end() -> None:
+    """Refetching in the token's last second would get it back (expires_in 0): one more call."""
+    clock = FakeClock()
+    tokens = manager([("t1", 7200), ("t2", 7200)], clock, refresh_margin=0.5)
+    assert await tokens.get() == "t1"
+    clock.advance(7200.9)
+    assert tokens.cached() == "t1"
+    clock.advance(0.2)
+    assert await tokens.get() == "t2"
+    assert tokens.fetches == 2
 
 
 @pytest.mark.parametrize("expires_in", [10**50, 10**400])
