@@ -234,6 +234,36 @@ async def test_a_shared_fetch_does_not_hold_a_waiter_beyond_its_own_timeout() ->
                 patient.cancel()
 
 
+async def test_a_retried_fetch_takes_the_most_patient_waiters_timeout() -> None:
+    """An impatient call (1 s) starts the fetch; a patient one (120 s) joins it. The first
+    attempt hangs; the retry takes 1.5 s, too long for the first call, not for the second."""
+    release = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def latency(seconds: float) -> None:
+        if not arrived.is_set():
+            arrived.set()
+            await release.wait()
+        else:
+            await asyncio.sleep(1.5)
+
+    async with FakeWeCom(sleep=latency) as fake:
+        fake.faults.latency(60, path="gettoken", times=None)
+        async with connect(fake, sleep=RecordingSleep()) as client:
+            impatient = asyncio.ensure_future(client.schedules.get(["x"], timeout=1))
+            await arrived.wait()  # its gettoken attempt (1 s) is under way: now the patient call
+            patient = asyncio.ensure_future(client.schedules.get(["x"], timeout=120))
+            try:
+                with pytest.raises(APITimeoutError):
+                    await asyncio.wait_for(impatient, 20)
+                assert await asyncio.wait_for(patient, 60) == []
+                assert fake.gettoken_calls == 2
+            finally:
+                release.set()
+                patient.cancel()
+            fake.faults.clear()
+
+
 # --- 3. the token is read after the limiter's slot is granted --------------------------------
 
 

@@ -136,6 +136,8 @@ class TokenManager:
         self._current: AccessToken | None = None
         self._revoked = ""
         self._inflight: asyncio.Future[str] | None = None
+        #: The timeout of the next gettoken attempt: the most patient waiter's (None: no bound).
+        self._fetch_timeout: float | None = None
         self._credential_error: tuple[float, InvalidCredentialsError] | None = None
         #: How many times this manager called gettoken.
         self.fetches = 0
@@ -165,8 +167,9 @@ class TokenManager:
         gettoken failures get the caller's IP blocked for an hour.
 
         ``timeout`` (seconds) bounds this caller's wait: past it, :class:`APITimeoutError` is
-        raised, while a fetch that others share goes on for them. A fetch this call starts sends
-        gettoken with that timeout.
+        raised, while a fetch that others share goes on for them. A gettoken attempt takes at
+        most the timeout of the most patient caller waiting when it starts, so a retry of a fetch
+        that an impatient caller started is not cut short for a patient one.
         """
         value = self._fresh(self._current)
         if value is not None:
@@ -178,8 +181,11 @@ class TokenManager:
             raise type(error)(error.errcode, error.errmsg, path=error.path)
         inflight = self._inflight
         if inflight is None:
-            inflight = self._inflight = asyncio.ensure_future(self._refresh(timeout))
+            self._fetch_timeout = timeout
+            inflight = self._inflight = asyncio.ensure_future(self._refresh())
             inflight.add_done_callback(self._clear_inflight)
+        elif self._fetch_timeout is not None and (timeout is None or timeout > self._fetch_timeout):
+            self._fetch_timeout = timeout
         # shield: a caller that is cancelled (or times out) must not cancel the fetch the others
         # wait for.
         if timeout is None:
@@ -199,13 +205,13 @@ class TokenManager:
             # Retrieve the error so that asyncio does not log it as never retrieved.
             future.exception()
 
-    async def _refresh(self, timeout: float | None) -> str:
+    async def _refresh(self) -> str:
         stored = await self._store.get(self._key)
         value = self._fresh(stored)
         if value is not None and value != self._revoked:
             self._current = stored
             return value
-        value, expires_in = await self._fetch_with_retries(timeout)
+        value, expires_in = await self._fetch_with_retries()
         self._credential_error = None
         token = AccessToken(value, self._clock() + self._lifetime(expires_in))
         await self._store.set(self._key, token)
@@ -232,11 +238,11 @@ class TokenManager:
             return seconds - self._margin
         return seconds + _ROUNDING
 
-    async def _fetch_with_retries(self, timeout: float | None) -> tuple[str, int]:
+    async def _fetch_with_retries(self) -> tuple[str, int]:
         retry_number = 0
         while True:
             try:
-                return await self._fetch(timeout)
+                return await self._fetch(self._fetch_timeout)
             except InvalidCredentialsError as exc:
                 self._credential_error = (self._clock() + self._credential_error_ttl, exc)
                 raise
