@@ -98,7 +98,7 @@ def token_key(corp_id: str, corp_secret: str) -> str:
 
 
 #: Fetches a fresh token: returns (access_token, expires_in seconds). Called with the seconds the
-#: request may take (the timeout of the call that needs the token), or None for its default.
+#: request may take (the longest timeout of the calls waiting for it), or None for its default.
 Fetcher = Callable[[float | None], Awaitable[tuple[str, int]]]
 
 #: The longest lifetime we believe: WeCom's tokens live 7200 s (doc 91039). A larger
@@ -230,7 +230,7 @@ class TokenManager:
         if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 0:
             # Not WeCom's answer: say so rather than guess (a negative lifetime, a string…).
             raise ResponseDecodeError(
-                f"gettoken answered an invalid expires_in ({type(expires_in).__name__})",
+                f"gettoken answered an invalid expires_in: {repr(expires_in)[:40]}",
                 path="gettoken",
             )
         seconds = min(expires_in, MAX_TOKEN_LIFETIME)
