@@ -200,7 +200,7 @@ def manager(
 ) -> tuple[TokenManager, list[int]]:
     calls: list[int] = []
 
-    async def fetch() -> tuple[str, int]:
+    async def fetch(timeout: float | None) -> tuple[str, int]:
         calls.append(1)
         await asyncio.sleep(0)
         result = fetch_results.pop(0)
@@ -302,7 +302,7 @@ async def test_store_shares_tokens_between_managers_and_hides_the_secret() -> No
     key = token_key("corp", "my-secret-value")
     assert "my-secret-value" not in key
 
-    async def fetch() -> tuple[str, int]:
+    async def fetch(timeout: float | None) -> tuple[str, int]:
         return "shared-token", 7200
 
     first = TokenManager(key=key, fetch=fetch, store=store, clock=clock)

@@ -6,7 +6,13 @@ repeated failures block the caller's IP for an hour, so:
 
 * a valid token is served from memory without awaiting anything (the hot path);
 * a missing or expiring token is fetched by exactly one task while the others wait for it
-  (single-flight), and it is refreshed ``refresh_margin`` seconds before it expires;
+  (single-flight), each for no longer than its own timeout;
+* a token is refreshed once, ``refresh_margin`` seconds before it expires. While a token is valid
+  WeCom answers gettoken with that same token and the seconds it has left (rounded down: 0 in its
+  last second), so a token answered with ``refresh_margin`` seconds or less left is used to its
+  end, at most ``expires_in + 1`` seconds: a refresh before then would only get it again. A call
+  sent in its last moments that WeCom answers 42001 is resent with a new token (see the client).
+  One rollover thus costs at most two gettoken calls and fails no call;
 * :meth:`TokenManager.invalidate` drops a token only if it is still the current one, so a burst of
   calls all answered 40014 with the same old token causes a single new fetch;
 * tokens live in a :class:`TokenStore`: in memory by default; a store shared across processes can
@@ -30,9 +36,11 @@ import attrs
 from ._retry import RetryPolicy
 from .errors import (
     APIConnectionError,
+    APITimeoutError,
     FrequencyLimitError,
     HTTPStatusError,
     InvalidCredentialsError,
+    ResponseDecodeError,
     WeComAPIError,
 )
 
@@ -89,8 +97,17 @@ def token_key(corp_id: str, corp_secret: str) -> str:
     return f"wecom:token:{corp_id}:{digest}"
 
 
-#: Fetches a fresh token: returns (access_token, expires_in seconds).
-Fetcher = Callable[[], Awaitable[tuple[str, int]]]
+#: Fetches a fresh token: returns (access_token, expires_in seconds). Called with the seconds the
+#: request may take (the longest timeout of the calls waiting for it), or None for its default.
+Fetcher = Callable[[float | None], Awaitable[tuple[str, int]]]
+
+#: The longest lifetime we believe: WeCom's tokens live 7200 s (doc 91039). A larger
+#: ``expires_in`` is clamped to it; a wrong one then costs an early refresh, never an error.
+MAX_TOKEN_LIFETIME = 7200
+
+#: ``expires_in`` counts whole seconds, rounded down: a token may live up to this much longer.
+#: (Assumed: doc 91039 does not say. The fake server rounds down too.)
+_ROUNDING = 1.0
 
 
 class TokenManager:
@@ -119,6 +136,8 @@ class TokenManager:
         self._current: AccessToken | None = None
         self._revoked = ""
         self._inflight: asyncio.Future[str] | None = None
+        #: The timeout of the next gettoken attempt: the most patient waiter's (None: no bound).
+        self._fetch_timeout: float | None = None
         self._credential_error: tuple[float, InvalidCredentialsError] | None = None
         #: How many times this manager called gettoken.
         self.fetches = 0
@@ -138,14 +157,19 @@ class TokenManager:
             return current.value
         return ""
 
-    async def get(self) -> str:
+    async def get(self, timeout: float | None = None) -> str:
         """The current token, fetching one if needed: one fetch however many tasks ask.
 
         Every task waiting on a fetch gets its result or its error. Transient gettoken failures
         (-1, 5xx, connection errors, 45009) are retried here, by the ``retry`` policy, once for
-        all the waiters. A wrong secret (40001) is remembered for ``credential_error_ttl``
-        seconds and raised again without calling gettoken: repeated gettoken failures get the
-        caller's IP blocked for an hour.
+        all the waiters. A wrong secret (40001, 40091) is remembered for
+        ``credential_error_ttl`` seconds and raised again without calling gettoken: repeated
+        gettoken failures get the caller's IP blocked for an hour.
+
+        ``timeout`` (seconds) bounds this caller's wait: past it, :class:`APITimeoutError` is
+        raised, while a fetch that others share goes on for them. A gettoken attempt takes at
+        most the timeout of the most patient caller waiting when it starts, so a retry of a fetch
+        that an impatient caller started is not cut short for a patient one.
         """
         value = self._fresh(self._current)
         if value is not None:
@@ -157,10 +181,23 @@ class TokenManager:
             raise type(error)(error.errcode, error.errmsg, path=error.path)
         inflight = self._inflight
         if inflight is None:
+            self._fetch_timeout = timeout
             inflight = self._inflight = asyncio.ensure_future(self._refresh())
             inflight.add_done_callback(self._clear_inflight)
-        # shield: a caller that is cancelled must not cancel the fetch the others wait for.
-        return await asyncio.shield(inflight)
+        elif self._fetch_timeout is not None and (timeout is None or timeout > self._fetch_timeout):
+            self._fetch_timeout = timeout
+        # shield: a caller that is cancelled (or times out) must not cancel the fetch the others
+        # wait for.
+        if timeout is None:
+            return await asyncio.shield(inflight)
+        try:
+            return await asyncio.wait_for(asyncio.shield(inflight), timeout)
+        except asyncio.TimeoutError as exc:
+            raise APITimeoutError(
+                f"no access token within the {timeout:g} s timeout",
+                path="gettoken",
+                request_sent=True,
+            ) from exc
 
     def _clear_inflight(self, future: asyncio.Future[str]) -> None:
         self._inflight = None
@@ -176,18 +213,36 @@ class TokenManager:
             return value
         value, expires_in = await self._fetch_with_retries()
         self._credential_error = None
-        # Refresh early, but never spend more than half the lifetime on the margin.
-        lifetime = max(0.0, expires_in - min(self._margin, expires_in / 2))
-        token = AccessToken(value, self._clock() + lifetime)
+        token = AccessToken(value, self._clock() + self._lifetime(expires_in))
         await self._store.set(self._key, token)
         self._current = token
         return value
+
+    def _lifetime(self, expires_in: object) -> float:
+        """Seconds to use a token answered with ``expires_in`` before fetching again.
+
+        A token with more than ``refresh_margin`` seconds left is refreshed that much early. One
+        with less (WeCom answers the current token with the seconds it has left, so this is what
+        the early refresh gets) is used to its end: ``expires_in`` rounded down, so up to one
+        second more. A margin under a second cannot be honoured against that rounding: such a
+        token is used to its end too.
+        """
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 0:
+            # Not WeCom's answer: say so rather than guess (a negative lifetime, a string…).
+            raise ResponseDecodeError(
+                f"gettoken answered an invalid expires_in: {repr(expires_in)[:40]}",
+                path="gettoken",
+            )
+        seconds = min(expires_in, MAX_TOKEN_LIFETIME)
+        if self._margin >= _ROUNDING and seconds > self._margin:
+            return seconds - self._margin
+        return seconds + _ROUNDING
 
     async def _fetch_with_retries(self) -> tuple[str, int]:
         retry_number = 0
         while True:
             try:
-                return await self._fetch()
+                return await self._fetch(self._fetch_timeout)
             except InvalidCredentialsError as exc:
                 self._credential_error = (self._clock() + self._credential_error_ttl, exc)
                 raise

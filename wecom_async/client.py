@@ -148,7 +148,8 @@ class _Core:
             url = self._urls[path] = _sansio.api_url(self.base_url, path, token)
         return url
 
-    async def fetch_token(self) -> tuple[str, int]:
+    async def fetch_token(self, timeout: float | None = None) -> tuple[str, int]:
+        """Call gettoken, within ``timeout`` seconds (that of the call needing the token)."""
         url = _sansio.gettoken_url(self.base_url, self.corp_id, self.corp_secret)
         logger.debug("fetching an access token for corp %s", self.corp_id)
         status, body = await send(
@@ -156,7 +157,9 @@ class _Core:
             "GET",
             url,
             None,
-            timeout=self.gettoken_timeout,
+            timeout=self.gettoken_timeout
+            if timeout is None
+            else attrs.evolve(self.gettoken_timeout, total=timeout),
             path="gettoken",
             secrets=(self.corp_secret,),
         )
@@ -165,8 +168,10 @@ class _Core:
         except ResponseDecodeError as exc:
             # The body may hold a token: keep no excerpt of it.
             raise ResponseDecodeError(str(exc), path="gettoken") from None
-        if not answer.access_token or answer.expires_in <= 0:
+        if not answer.access_token:
             raise ResponseDecodeError("gettoken answered without a token", path="gettoken")
+        # expires_in may be 0: WeCom answers its current token while it is valid, with the whole
+        # seconds it has left. The token manager checks and clamps it.
         return answer.access_token, answer.expires_in
 
 
@@ -414,8 +419,9 @@ class WeComClient:
     ) -> T:
         """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
 
-        Every attempt, retries included, takes a slot of the API's rate limiter. A 40014/42001
-        answer (token revoked or expired early) invalidates the token and resends at once: WeCom
+        Every attempt, retries included, takes a slot of the API's rate limiter, and reads the
+        token only once the slot is granted. A 40014/42001 answer (token revoked, or expired
+        early or in the last second of its life) invalidates the token and resends at once: WeCom
         rejected the call before acting on it. A second one (the new token revoked too) is a
         retry under the policy, like every other failure.
         """
@@ -426,16 +432,24 @@ class WeComClient:
         core = self._core
         limiter = limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path), inlined
         tokens = core.tokens
-        token = ""
         token_refreshed = False
         retry_number = 0
         while True:
             slot: Slot | None = None
+            token = ""
             try:
-                token = tokens.cached() or await tokens.get()
+                if not tokens.cached():
+                    # Wait for a token before taking a slot: a slot is not held idle for it.
+                    # The fetch obeys this call's timeout (gettoken is one more HTTP attempt).
+                    await tokens.get(options.timeout.total)
                 # acquire/release rather than ``async with``: one coroutine less per attempt.
                 slot = await Slot(limiter).acquire()
                 try:
+                    # Read the token only now: waiting for the slot may have taken long enough
+                    # for the token read before to be revoked and replaced. When the current one
+                    # was dropped meanwhile, the slot waits for the new one (a shared fetch of
+                    # gettoken, which has its own quota).
+                    token = tokens.cached() or await tokens.get(options.timeout.total)
                     if stats is not None:
                         stats.calls += 1
                     status, raw = await send(
@@ -460,7 +474,7 @@ class WeComClient:
                     await asyncio.sleep(0)
                 result = decode(status, raw)
             except (WeComAPIError, APIConnectionError, HTTPStatusError) as exc:
-                if slot is None:
+                if slot is None or not token:
                     # gettoken failed after the token manager's own retries (shared by every
                     # waiting call, so that a failing gettoken is not hammered once per call).
                     raise

@@ -117,7 +117,11 @@ def _rebuild_api_error(
 
 
 class InvalidCredentialsError(WeComAPIError):
-    """The corp ID or secret is wrong, or the app is disabled (40001, 40013). Never retried."""
+    """The corp ID or secret is wrong, or the app is disabled (40001, 40013, 40091).
+
+    Never retried, and remembered by the client for a while: repeated gettoken failures get the
+    caller's IP blocked for an hour.
+    """
 
     hint = "check corp_id and corp_secret; a new token will not help"
 
@@ -159,7 +163,8 @@ class ConcurrencyLimitError(RateLimitError):
 
 
 class PermissionDeniedError(WeComAPIError):
-    """The app may not call this API or touch this object (48002, 60011, 60020, 301002, 90466…)."""
+    """The app may not call this API or touch this object (48002, 60011, 60020, 301002, 90466,
+    90472, 90479…)."""
 
 
 class NotFoundError(WeComAPIError):
@@ -188,15 +193,22 @@ def error_class_for(errcode: int) -> type[WeComAPIError]:
     return _REGISTRY.get(errcode, WeComAPIError)
 
 
-register_errcode(InvalidCredentialsError, 40001, 40013)
+# 40091: the secret is invalid (doc 90313), like 40001 a configuration error, not a stale token.
+register_errcode(InvalidCredentialsError, 40001, 40013, 40091)
 register_errcode(AccessTokenError, 40014, 41001, 42001)
 register_errcode(ServerBusyError, -1)
 register_errcode(DataVersionConflictError, 6000)
 register_errcode(FrequencyLimitError, 45009)
 register_errcode(ConcurrencyLimitError, 45033)
-register_errcode(PermissionDeniedError, 48002, 60011, 60020, 301002, 90466, 90472)
+# 90479: the app may not change a schedule a user created (only those it created itself).
+register_errcode(PermissionDeniedError, 48002, 60011, 60020, 301002, 90466, 90472, 90479)
 register_errcode(NotFoundError, 90457, 90461)
 register_errcode(ResourceDeletedError, 90459, 90460)
+# The schedule/calendar family of doc 90313 rejects a parameter or a change it does not allow:
+# 90463/90468 the organizer cannot change, 90467 bad day of the week, 90474 the organizer cannot
+# also be an attendee, 90475 the calendar is not the organizer's. The rest of the 9047x-9049x and
+# 9070x-9071x codes are parameter checks of the same APIs (recurrence, calendar sharing and
+# visibility, meeting rooms): fix the request, retrying cannot help.
 register_errcode(
     InvalidRequestError,
     40058,
@@ -204,24 +216,35 @@ register_errcode(
     90456,
     90458,
     90462,
+    90463,
     90464,
     90465,
+    90467,
+    90468,
     90469,
     90470,
     90471,
     90473,
+    90474,
+    90475,
+    90477,
     90480,
+    90481,
     90482,
+    90483,
     90484,
     90485,
     90486,
     90487,
-    90488,
+    *range(90488, 90492),
     90492,
     90493,
+    *range(90494, 90500),
     90700,
     90704,
+    *range(90705, 90708),
     90708,
+    90710,
 )
 
 

@@ -27,6 +27,7 @@ DEFAULT_ERRMSG: dict[int, str] = {
     40013: "invalid corpid",
     40014: "invalid access_token",
     40058: "invalid Request Parameter",
+    40091: "secret is invalid",
     41001: "access_token missing",
     41002: "corpid missing",
     41004: "corpsecret missing",
