@@ -8,6 +8,7 @@ behind are the real ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
@@ -24,7 +26,7 @@ from wecom_async._cli._common import CLIError
 from wecom_async._cli._fake import parse_faults, parse_quota
 from wecom_async._cli._ids import parse_ids
 from wecom_async.cli import main
-from wecom_async.testing import FakeWeCom, Quota
+from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext, Quota
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -488,6 +490,128 @@ async def test_fetch_reads_ids_from_stdin(fake: FakeWeCom, tmp_path: Path) -> No
     assert exported_ids(tmp_path / "o.jsonl") == ids  # one chunk: input order
 
 
+def remove_if_there(path: Path) -> bool:
+    """Remove ``path``; whether it was there."""
+    there = path.exists()
+    path.unlink(missing_ok=True)
+    return there
+
+
+async def test_fetch_into_a_pipe_or_a_device_works_or_fails_in_one_line(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    ids = seed(fake, 250)
+    (tmp_path / "ids.txt").write_text("\n".join([*ids, "ghost"]))
+    fetch = ["schedules", "fetch", "--ids", "ids.txt", "--chunk-size", "100"]
+    stray = Path("/dev/stdout.missing.txt")
+    try:
+        # Into a pipe: no fsync/ftruncate/lock there, no report file next to it.
+        piped = await wecom(*fetch, "--out", "/dev/stdout", env=cli_env(fake), cwd=tmp_path)
+        assert piped.code == 4, piped.err
+        assert sorted(json.loads(line)["schedule_id"] for line in piped.out.splitlines()) == sorted(
+            ids
+        )
+        assert "Missing: 1 IDs WeCom did not return" in piped.err
+        assert "ghost" in piped.err
+        assert "Traceback" not in piped.err
+        assert not remove_if_there(stray)
+    finally:
+        remove_if_there(stray)
+    # The reader goes away (`| head`): the fetch stops with its report, it does not hang.
+    more = seed(fake, 2000)  # far more than a pipe buffer holds
+    (tmp_path / "more.txt").write_text("\n".join(more))
+    command = [sys.executable, "-m", "wecom_async", *fetch, "--out", "/dev/stdout"]
+    command[command.index("ids.txt")] = "more.txt"
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        'set -o pipefail; "$@" | head -c 1000 >/dev/null',
+        "fetch",
+        *command,
+        env=cli_env(fake),
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        headed = await finish(proc, timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of the pipeline, if it hung
+    assert headed.code == 1, headed.err
+    assert (
+        headed.err.strip()
+        .splitlines()[-1]
+        .startswith("Error: cannot write /dev/stdout: Broken pipe")
+    )
+    assert "Traceback" not in headed.err
+
+    resumed = await wecom(
+        *fetch, "--out", "/dev/stdout", "--resume", env=cli_env(fake), cwd=tmp_path
+    )
+    assert resumed.code == 2
+    assert resumed.err.strip() == (
+        "Error: --resume needs a regular file, and /dev/stdout is a pipe: nothing can be read "
+        "back from it"
+    )
+    assert resumed.out == ""
+
+    # A device that refuses the writes: the report says what was written, then one error line.
+    full = await wecom(*fetch, "--out", "/dev/full", env=cli_env(fake), cwd=tmp_path)
+    assert full.code == 1, full.err
+    assert "Stopped: 0 schedules written to /dev/full" in full.err
+    assert (
+        full.err.strip()
+        .splitlines()[-1]
+        .startswith("Error: cannot write /dev/full: No space left on device")
+    )
+    assert "Traceback" not in full.err
+
+    # Where nothing can be created (as root too: permission bits would not stop root).
+    (tmp_path / "file").write_text("")
+    for out, message in (
+        ("file/o.jsonl", "Error: cannot open file/o.jsonl: Not a directory"),
+        (".", "Error: Invalid value for '--out'"),
+    ):
+        refused = await wecom(*fetch, "--out", out, env=cli_env(fake), cwd=tmp_path)
+        assert refused.code == 2, refused.err
+        assert refused.err.strip().splitlines()[-1].startswith(message), refused.err
+        assert "Traceback" not in refused.err
+
+
+async def test_report_files_that_cannot_be_written_leave_their_ids_on_stderr(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    ids = seed(fake, 30)
+    (tmp_path / "ids.txt").write_text("\n".join([*ids, "ghost-1", "ghost-2"]))
+    (tmp_path / "o.jsonl.missing.txt").mkdir()  # in its way (EISDIR, as root too)
+    (tmp_path / "o.jsonl.missing.txt" / "keep").write_text("")
+    result = await wecom(
+        "schedules",
+        "fetch",
+        "--ids",
+        "ids.txt",
+        "--out",
+        "o.jsonl",
+        "--allow-missing",
+        env=cli_env(fake),
+        cwd=tmp_path,
+    )
+    assert result.code == 1, result.err  # the export is complete, its report is not
+    assert sorted(exported_ids(tmp_path / "o.jsonl")) == sorted(ids)
+    assert "Missing: 2 IDs WeCom did not return" in result.err
+    assert "ghost-1, ghost-2" in result.err
+    assert "cannot write o.jsonl.missing.txt: Is a directory" in result.err
+    assert "Traceback" not in result.err
+    assert sorted(os.listdir(tmp_path)) == [
+        "ids.txt",
+        "o.jsonl",
+        "o.jsonl.missing.txt",
+    ]
+
+
 # --- schedules get / add --------------------------------------------------------------------------
 
 
@@ -610,6 +734,84 @@ async def test_list_a_calendar_and_get_calendars(fake: FakeWeCom) -> None:
     assert calendar["admins"] == ["zhangsan"]
     assert calendar["is_public"] == 0
     assert "Not found: wcFAKEunknown" in got.err
+
+
+def fail_listing_after(fake: FakeWeCom, pages: int) -> None:
+    """Answer ``pages`` pages of get_by_calendar, then "system busy" (-1) to every call."""
+    original = fake.endpoints["oa/schedule/get_by_calendar"]
+    calls = 0
+
+    def failing(context: HandlerContext, body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls > pages:
+            raise FakeAPIError(-1)
+        return original(context, body)
+
+    fake.endpoints["oa/schedule/get_by_calendar"] = failing
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "jsonl"])
+async def test_list_keeps_what_it_listed_on_an_error(fake: FakeWeCom, fmt: str) -> None:
+    cal_id = fake.store.add_calendar(summary="团队日历", admins=["zhangsan"])
+    ids = fake.seed_schedules(
+        {"start_time": 1_767_600_000 + i, "end_time": 1_767_603_600, "cal_id": cal_id}
+        for i in range(25)
+    )
+    fail_listing_after(fake, 2)
+    listing = ["schedules", "list", "--cal-id", cal_id, "--page-size", "10", "-f", fmt]
+    failed = await wecom(*listing, "--max-retries", "0", env=cli_env(fake))
+    assert failed.code == 1, failed.err
+    if fmt == "json":
+        assert [s["schedule_id"] for s in json.loads(failed.out)] == ids[:20]
+    elif fmt == "jsonl":
+        assert [json.loads(line)["schedule_id"] for line in failed.out.splitlines()] == ids[:20]
+    else:
+        assert [i for i in ids if i in failed.out] == ids[:20]
+    lines = failed.err.strip().splitlines()
+    assert lines[0] == (
+        f"Listed 20 schedules of {cal_id}; offset now 20 (--offset 20 lists only what comes after)."
+    )
+    assert lines[1].startswith("Error: WeCom errcode -1")
+    assert len(lines) == 2
+    # That offset continues exactly where the output stopped.
+    fake.endpoints["oa/schedule/get_by_calendar"] = FakeWeCom().endpoints[
+        "oa/schedule/get_by_calendar"
+    ]
+    rest = await wecom(*listing, "--offset", "20", "-f", "jsonl", env=cli_env(fake))
+    assert [json.loads(line)["schedule_id"] for line in rest.out.splitlines()] == ids[20:]
+
+
+async def test_sigterm_stops_a_list_with_what_it_listed(fake: FakeWeCom) -> None:
+    cal_id = fake.store.add_calendar(summary="团队日历", admins=["zhangsan"])
+    ids = fake.seed_schedules(
+        {"start_time": 1_767_600_000 + i, "end_time": 1_767_603_600, "cal_id": cal_id}
+        for i in range(25)
+    )
+    answer_only(fake, 2, path="oa/schedule/get_by_calendar")  # 20 schedules, then it hangs
+    proc = await start(
+        "schedules",
+        "list",
+        "--cal-id",
+        cal_id,
+        "--page-size",
+        "10",
+        "-f",
+        "json",
+        env=cli_env(fake),
+    )
+    for _ in range(400):
+        if fake.calls("oa/schedule/get_by_calendar") == 3:  # the first two pages are in
+            break
+        await asyncio.sleep(0.025)
+    proc.terminate()
+    result = await finish(proc)
+    assert result.code == 143, result.err
+    assert [s["schedule_id"] for s in json.loads(result.out)] == ids[:20]
+    assert result.err.strip() == (
+        f"Interrupted (SIGTERM): listed 20 schedules of {cal_id}; offset now 20 "
+        "(--offset 20 lists only what comes after)."
+    )
 
 
 # --- fake-server ----------------------------------------------------------------------------------

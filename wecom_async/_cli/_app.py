@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from ._common import (
     CLIError,
     Connection,
     api_options,
+    cancel_on_signals,
     dump_json,
     echo_err,
     is_interactive,
@@ -513,33 +515,44 @@ def _parse_time(value: str, name: str) -> int | datetime:
 def schedules_list(cal_id: str, offset: int, page_size: int, fmt: str, conn: Connection) -> int:
     """Print every schedule of a calendar (cancelled ones too), page by page.
 
-    The offset reached is printed on stderr at the end (and on Ctrl-C): pass it back with
-    --offset to list only what was added since.
+    The offset reached is printed on stderr at the end: pass it back with --offset to list
+    only what was added since. On an error, Ctrl-C or SIGTERM, what was listed until then is
+    printed (in every format) and the offset is that of the last schedule printed, so nothing
+    is skipped by the next --offset run.
     """
     listed: list[Schedule] = []
+    received: list[int] = []
+    printed = 0
 
-    async def main() -> tuple[int, int]:
+    async def main() -> None:
+        nonlocal printed
         async with conn.client() as client:
             listing = client.schedules.list_by_calendar(cal_id, offset=offset, limit=page_size)
-            count = 0
-            try:
-                async for schedule in listing:
-                    count += 1
-                    if fmt == "jsonl":
-                        stdout_write(schedule_line(schedule))
-                    else:
-                        listed.append(schedule)
-            finally:
-                echo_err(
-                    f"Listed {count:,} schedules of {cal_id}; offset now {listing.offset:,} "
-                    f"(--offset {listing.offset} lists only what comes after)."
-                )
-            return count, listing.offset
+            async for schedule in listing:
+                if fmt == "jsonl":
+                    stdout_write(schedule_line(schedule))
+                    printed += 1
+                else:
+                    listed.append(schedule)
 
-    run(conn, main())
-    if fmt != "jsonl":
-        _print_schedules(listed, fmt)
-    return EXIT_OK
+    error: CLIError | None = None
+    try:
+        run(conn, cancel_on_signals(main(), received))
+    except CLIError as exc:
+        error = exc
+    finally:
+        if fmt != "jsonl" and listed:
+            _print_schedules(listed, fmt)
+            printed = len(listed)
+        reached = offset + printed
+        head = f"Interrupted ({signal.Signals(received[0]).name}): listed" if received else "Listed"
+        echo_err(
+            f"{head} {printed:,} schedules of {cal_id}; offset now {reached:,} "
+            f"(--offset {reached} lists only what comes after)."
+        )
+    if error is not None:
+        raise error
+    return 128 + received[0] if received else EXIT_OK
 
 
 # --- calendars ---------------------------------------------------------------------------------
