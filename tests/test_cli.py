@@ -691,6 +691,38 @@ async def test_add_checks_everything_first_then_creates_in_order(
     assert copy["summary"] == "需求评审"
 
 
+def test_add_reports_every_problem_of_every_object_in_one_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    objects = [
+        # An unknown field and a naive time no longer hide the limits broken next to them.
+        {"start_time": "2026-01-05T09:00:00", "end_time": 1, "summary": "x" * 129, "sumary": 1},
+        {"start_time": 1, "end_time": 2, "reminders": {"timezone": 20, "is_remind": 5}},
+        {"end_time": 2, "attendees": ["zhangsan", 7], "location": "y" * 129},
+    ]
+    lines = [json.dumps(o) for o in objects]
+    lines.insert(1, "{not json")
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines))
+    result = run_main("schedules", "add", "--json", str(path), "--dry-run", capsys=capsys)
+    assert result.code == 2
+    name = str(path)
+    lines = result.err.splitlines()
+    assert lines.pop(1).startswith(f"  {name} line 2: not JSON (")
+    assert lines == [
+        "Error: nothing sent: 9 problem(s) in the input",
+        f"  {name} line 1: schedule.start_time: '2026-01-05T09:00:00' has no UTC offset (write "
+        "e.g. +08:00)",
+        f"  {name} line 1: schedule.sumary: unknown field",
+        f"  {name} line 1: schedule.summary: at most 128 characters, got 129",
+        f"  {name} line 3: schedule.reminders.is_remind: expected 0, 1, true or false, got 5",
+        f"  {name} line 3: schedule.reminders.timezone: must be within -12…12, got 20",
+        f"  {name} line 4: schedule.start_time: required",
+        f"  {name} line 4: schedule.attendees[1].userid: expected a string, got int",
+        f"  {name} line 4: schedule.location: at most 128 characters, got 129",
+    ]
+
+
 # --- delete, list, calendars ---------------------------------------------------------------------
 
 

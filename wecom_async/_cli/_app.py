@@ -312,8 +312,9 @@ def schedules_fetch(conn: Connection, **params: Any) -> int:
     return fetch(conn, ids, options)
 
 
-def _read_json_objects(path: str) -> list[tuple[str, Any]]:
-    """(where, object) pairs from one JSON object, a JSON array, or JSON Lines."""
+def _read_json_objects(path: str) -> tuple[list[tuple[str, Any]], list[str]]:
+    """(where, object) pairs from one JSON object, a JSON array, or JSON Lines; and the lines
+    that are not JSON (each reported, with the problems of the other objects, in one pass)."""
     name = "stdin" if path == "-" else path
     try:
         if path == "-":
@@ -329,23 +330,23 @@ def _read_json_objects(path: str) -> list[tuple[str, Any]]:
         pass
     else:
         if isinstance(whole, list):
-            return [(f"{name} item {i}", item) for i, item in enumerate(whole, start=1)]
-        return [(name, whole)]
+            return [(f"{name} item {i}", item) for i, item in enumerate(whole, start=1)], []
+        return [(name, whole)], []
     objects = []
+    problems = []
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             objects.append((f"{name} line {number}", orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
-            raise CLIError(
-                f"{name} line {number} is not JSON ({exc}) — give one schedule object, or one "
-                "per line (JSON Lines)",
-                EXIT_USAGE,
-            ) from None
-    if not objects:
+            problems.append(
+                f"{name} line {number}: not JSON ({exc}) — give one schedule object, or one "
+                "per line (JSON Lines)"
+            )
+    if not objects and not problems:
         raise CLIError(f"{name} holds no schedule", EXIT_USAGE)
-    return objects
+    return objects, problems
 
 
 @schedules.command("add", context_settings=_CONTEXT)
@@ -368,9 +369,8 @@ def schedules_add(json_path: str, dry_run: bool, conn: Connection) -> int:
     `schedules fetch` export works too (its output-only fields are ignored).
     Every object is checked before the first is sent; creation stops at the first failure.
     """
-    objects = _read_json_objects(json_path)
+    objects, problems = _read_json_objects(json_path)
     prepared: list[tuple[str, dict[str, Any]]] = []
-    problems: list[str] = []
     for where, obj in objects:
         try:
             prepared.append((where, to_add_kwargs(obj)))
