@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import signal
@@ -21,9 +22,13 @@ from typing import Any
 import attrs
 import click
 import pytest
+from rich.cells import cell_len
+from rich.console import Console
 
+from wecom_async import ChunkFailure, ServerBusyError
 from wecom_async._cli._common import CLIError
 from wecom_async._cli._fake import parse_faults, parse_quota
+from wecom_async._cli._fetch import BarView, State
 from wecom_async._cli._ids import parse_ids
 from wecom_async.cli import main
 from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext, Quota
@@ -488,6 +493,26 @@ async def test_fetch_reads_ids_from_stdin(fake: FakeWeCom, tmp_path: Path) -> No
     _, err = await asyncio.wait_for(proc.communicate("\n".join(ids).encode()), 30)
     assert proc.returncode == 0, err
     assert exported_ids(tmp_path / "o.jsonl") == ids  # one chunk: input order
+
+
+def test_the_progress_bar_fits_80_columns() -> None:
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, record=True)
+    state = State(todo=1_000_000, skipped=0)
+    view = BarView(console)
+    view.start(state)
+    state.done = 723_456
+    state.missing = ["ghost"] * 12_345
+    busy = ServerBusyError(-1, "system busy", path="oa/schedule/get")
+    state.failures = [ChunkFailure(tuple(["x"] * 1000), busy)]
+    view.update(state)
+    view.stop(state)
+    # The last frame: the bar line, then the counts below it.
+    frame = "Fetching" + console.export_text().rsplit("Fetching", 1)[1]
+    bar, counts = frame.strip("\n").splitlines()
+    assert cell_len("⠋ " + bar) <= 80
+    for part in ("━", "723,456/1,000,000 IDs", "72%", "IDs/s", "ETA", ":"):
+        assert part in bar
+    assert counts == "  0 retries · 12,345 missing · 1,000 failed"
 
 
 def remove_if_there(path: Path) -> bool:

@@ -27,13 +27,14 @@ import stat
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 import click
 import orjson
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     Progress,
@@ -44,6 +45,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 from .. import (
@@ -277,22 +279,40 @@ class _RateColumn(ProgressColumn):
         return Text("– IDs/s" if speed is None else f"{speed:,.0f} IDs/s", style="cyan")
 
 
+class _CountsBelow(Progress):
+    """The bar on one line, and the retry/missing/failed counts on a line of their own below.
+
+    In one line they would not fit 80 columns, and rich would squeeze out the bar and the ETA.
+    """
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        for task in self.tasks:
+            if task.fields["counts"]:
+                yield Text.from_markup(f"  {task.fields['counts']}", overflow="ellipsis")
+
+
 class BarView:
-    """A live rich progress bar (stderr is a terminal)."""
+    """A live rich progress bar (stderr is a terminal); fits 80 columns."""
 
     def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]Fetching"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs"),
-            TaskProgressColumn(),
-            _RateColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
+        # The bar takes the width left; the texts never wrap (a wrapped rate or ETA would
+        # make the display two lines high, and garble it when the width changes).
+        def fixed() -> Column:
+            return Column(no_wrap=True)
+
+        self._progress = _CountsBelow(
+            SpinnerColumn(table_column=fixed()),
+            TextColumn("[bold]Fetching", table_column=fixed()),
+            BarColumn(bar_width=None),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs", table_column=fixed()),
+            TaskProgressColumn(table_column=fixed()),
+            _RateColumn(table_column=fixed()),
+            TextColumn("ETA", table_column=fixed()),
+            TimeRemainingColumn(table_column=fixed()),
             console=console,
             speed_estimate_period=60.0,
+            expand=True,
         )
         self._task = self._progress.add_task("fetch", start=False, counts="")
 
