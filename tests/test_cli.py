@@ -888,7 +888,7 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     values = {}
-    for _ in range(4):
+    for _ in range(5):
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         key, _, value = line.decode().strip().partition("=")
         values[key] = value
@@ -898,6 +898,7 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
             "WECOM_CORP_ID",
             "WECOM_CORP_SECRET",
             "WECOM_CAL_ID",
+            "WECOM_SEEDED_CAL_IDS",
         }
         # Its credentials are its own: it never takes (or prints) the caller's real secret.
         assert not values["WECOM_CORP_SECRET"].startswith(SECRET_MARK)
@@ -915,11 +916,34 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
         )
         assert result.code == 0, result.err
         assert sorted(exported_ids(tmp_path / "o.jsonl")) == sorted(ids)
+        # The seeded calendars are printed: listing them all gives back every seeded schedule.
+        seeded_cal_ids = values.pop("WECOM_SEEDED_CAL_IDS").split(",")
+        assert len(seeded_cal_ids) == 4
+        listed = []
+        for cal_id in seeded_cal_ids:
+            listing = await wecom(
+                "schedules", "list", "--cal-id", cal_id, env=cli_env(None, **values)
+            )
+            assert listing.code == 0, listing.err
+            listed += [json.loads(line)["schedule_id"] for line in listing.out.splitlines()]
+        assert sorted(listed) == sorted(ids)
+        # A client that goes away mid-request is no error of the server's.
+        host, port = values["WECOM_BASE_URL"].removeprefix("http://").split(":")
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /cgi-bin/oa/schedule/get HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n{"
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await wecom("schedules", "get", ids[0], env=cli_env(None, **values))  # after it
     finally:
         proc.terminate()
         stopped = await finish(proc)
     assert stopped.code == 0
     assert "Fake WeCom stopped." in stopped.err
+    assert "Seeded calendars: 团队日历 wc" in stopped.err
+    assert "Traceback" not in stopped.err
 
 
 def test_fake_server_specs() -> None:

@@ -158,7 +158,8 @@ def fake_server(
     """Serve the fake WeCom API for your own integration tests, until Ctrl-C.
 
     Prints WECOM_BASE_URL, WECOM_CORP_ID, WECOM_CORP_SECRET and WECOM_CAL_ID lines (test
-    credentials) on stdout. It implements gettoken and the oa/schedule and oa/calendar APIs.
+    credentials) on stdout; with --schedules, WECOM_SEEDED_CAL_IDS too (the calendars holding
+    them, comma-separated). It implements gettoken and the oa/schedule and oa/calendar APIs.
     """
     if corp_secret is not None and corp_id is None:
         raise click.UsageError("--corp-secret needs --corp-id")
