@@ -467,6 +467,10 @@ def test_usage_errors(
     no_at = run_main("schedules", "delete", "abc", "--mode", "this", "--yes", capsys=capsys)
     assert no_at.code == 2
     assert "--mode this needs --at" in no_at.err
+    (tmp_path / "file").write_text("")  # no directory can be made under it, even by root
+    no_dir = run_main("fake-server", "--schedules", "1", "--ids-out", "file/ids.txt", capsys=capsys)
+    assert no_dir.code == 2
+    assert no_dir.err.strip() == "Error: cannot write --ids-out file/ids.txt: Not a directory"
     bare = run_main(capsys=capsys)
     assert bare.code == 0
     assert "wecom-async demo" in bare.out

@@ -547,10 +547,11 @@ def schedules_list(cal_id: str, offset: int, page_size: int, fmt: str, conn: Con
             printed = len(listed)
         reached = offset + printed
         head = f"Interrupted ({signal.Signals(received[0]).name}): listed" if received else "Listed"
-        echo_err(
-            f"{head} {printed:,} schedules of {cal_id}; offset now {reached:,} "
-            f"(--offset {reached} lists only what comes after)."
-        )
+        if printed or error is None:  # else the error line says it all
+            echo_err(
+                f"{head} {printed:,} schedules of {cal_id}; offset now {reached:,} "
+                f"(--offset {reached} lists only what comes after)."
+            )
     if error is not None:
         raise error
     return 128 + received[0] if received else EXIT_OK

@@ -127,8 +127,13 @@ def parse_faults(spec: str | None) -> FaultSpec:
 
 
 def _write_ids(path: str, ids: list[str]) -> None:
-    with open(path, "w", encoding="utf-8") as file:
-        file.writelines(f"{i}\n" for i in ids)
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.writelines(f"{i}\n" for i in ids)
+    except OSError as exc:
+        raise CLIError(
+            f"cannot write --ids-out {path}: {exc.strerror or exc}", EXIT_USAGE
+        ) from None
 
 
 async def serve(
