@@ -788,6 +788,12 @@ async def test_list_a_calendar_and_get_calendars(fake: FakeWeCom) -> None:
     )
     assert len(newer.out.splitlines()) == 5
 
+    empty_cal_id = fake.store.add_calendar(summary="空", admins=["zhangsan"])
+    empty = await wecom(
+        "schedules", "list", "--cal-id", empty_cal_id, "-f", "json", env=cli_env(fake)
+    )
+    assert (empty.code, json.loads(empty.out)) == (0, [])
+
     got = await wecom("calendars", "get", cal_id, "wcFAKEunknown", env=cli_env(fake))
     assert got.code == 4
     (calendar,) = json.loads(got.out)

@@ -542,8 +542,8 @@ def schedules_list(cal_id: str, offset: int, page_size: int, fmt: str, conn: Con
     except CLIError as exc:
         error = exc
     finally:
-        if fmt != "jsonl" and listed:
-            _print_schedules(listed, fmt)
+        if fmt != "jsonl" and (listed or (error is None and not received)):
+            _print_schedules(listed, fmt)  # an empty calendar: [] in json
             printed = len(listed)
         reached = offset + printed
         head = f"Interrupted ({signal.Signals(received[0]).name}): listed" if received else "Listed"
