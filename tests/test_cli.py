@@ -540,7 +540,7 @@ async def test_fetch_into_a_pipe_or_a_device_works_or_fails_in_one_line(
         assert sorted(json.loads(line)["schedule_id"] for line in piped.out.splitlines()) == sorted(
             ids
         )
-        assert "Missing: 1 IDs WeCom did not return" in piped.err
+        assert "Missing: 1 ID WeCom did not return" in piped.err
         assert "ghost" in piped.err
         assert "Traceback" not in piped.err
         assert not remove_if_there(stray)

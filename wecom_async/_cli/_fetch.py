@@ -645,8 +645,8 @@ def _report(
             else _ids_preview(state.missing, None)
         )
         console.print(
-            f"  Missing: {len(state.missing):,} IDs WeCom did not return (unknown, deleted, or "
-            f"not visible to this app): {where}",
+            f"  Missing: {_plural(len(state.missing), 'ID')} WeCom did not return (unknown, "
+            f"deleted, or not visible to this app): {where}",
             soft_wrap=True,
         )
     if state.failures:
@@ -660,7 +660,7 @@ def _report(
             else "IDs: " + _ids_preview(failed, None)
         )
         console.print(
-            f"  [red]Failed[/]: {state.failed_ids:,} IDs after retries ({cause}"
+            f"  [red]Failed[/]: {_plural(state.failed_ids, 'ID')} after retries ({cause}"
             f"{'; and other causes' if len(causes) > 1 else ''}) → {where}",
             soft_wrap=True,
         )
