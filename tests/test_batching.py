@@ -65,15 +65,38 @@ async def test_iter_many_streams_from_an_async_generator(
     assert stream.progress().chunks_done == 12
 
 
-async def test_unordered_stream_yields_every_schedule_once(
-    client: WeComClient, fake: FakeWeCom
-) -> None:
-    ids = seed(fake, 900)
-    fake.faults.latency(0.05, times=1, path="oa/schedule/get")  # the first chunk is slow
-    stream = client.schedules.iter_many(ids, chunk_size=100, ordered=False)
-    got = [s.schedule_id async for s in stream]
+async def test_unordered_stream_yields_every_schedule_once() -> None:
+    others_answered = asyncio.Event()
+
+    async def until_the_others_are_answered(seconds: float) -> None:
+        # The slow call's "latency" lasts until the 8 other calls are answered, however long
+        # they take on a loaded machine (a fixed delay could be outrun by them).
+        await others_answered.wait()
+
+    async with (
+        FakeWeCom(sleep=until_the_others_are_answered) as fake,
+        WeComClient(
+            corp_id=fake.corp_id, corp_secret=fake.corp_secret, base_url=fake.base_url
+        ) as client,
+    ):
+        ids = seed(fake, 900)
+        original = fake.endpoints["oa/schedule/get"]
+
+        def counting(context: HandlerContext, body: dict[str, Any]) -> dict[str, Any]:
+            if fake.answered(0, "oa/schedule/get") == 7:
+                others_answered.set()  # this is the 8th: the slow one may go once it is out
+            return original(context, body)
+
+        fake.endpoints["oa/schedule/get"] = counting
+        fake.faults.latency(1, times=1, path="oa/schedule/get")  # one chunk is slow
+        stream = client.schedules.iter_many(ids, chunk_size=100, ordered=False)
+        got = [s.schedule_id async for s in stream]
     assert sorted(got) == sorted(ids)
-    assert got != ids  # the slow first chunk came out later
+    (slow,) = [r for r in fake.requests if "latency" in r.faults]
+    assert slow.body is not None
+    slow_ids = slow.body["schedule_id_list"]
+    # It came out after the 7 chunks answered before its answer was even computed.
+    assert got.index(slow_ids[0]) >= 700, ids.index(slow_ids[0])
 
 
 async def test_transient_failures_are_retried_inside_chunks(
@@ -299,8 +322,13 @@ async def test_leaving_a_stream_early_cancels_its_calls_and_frees_the_limiter(
     client: WeComClient, fake: FakeWeCom
 ) -> None:
     ids = seed(fake, 1000)
-    fake.faults.latency(0.05, times=None, path="oa/schedule/get")
-    async with client.schedules.iter_many(ids, chunk_size=10, concurrency=4) as stream:
+    # The first call is answered, every later one hangs: after it, one slot is free, so at most
+    # 4 + 1 calls are ever sent, however the machine schedules the tasks.
+    fake.faults.latency(0, times=1, path="oa/schedule/get")
+    fake.faults.latency(3600, times=None, path="oa/schedule/get")
+    async with client.schedules.iter_many(
+        ids, chunk_size=10, concurrency=4, ordered=False
+    ) as stream:
         async for _ in stream:
             break
     limiter = client._core.limiter("oa/schedule/get")

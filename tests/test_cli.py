@@ -8,6 +8,8 @@ behind are the real ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import signal
@@ -15,16 +17,21 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
 import pytest
+from rich.cells import cell_len
+from rich.console import Console
 
+from wecom_async import ChunkFailure, ServerBusyError
 from wecom_async._cli._common import CLIError
 from wecom_async._cli._fake import parse_faults, parse_quota
+from wecom_async._cli._fetch import BarView, State
 from wecom_async._cli._ids import parse_ids
 from wecom_async.cli import main
-from wecom_async.testing import FakeWeCom, Quota
+from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext, Quota
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -97,6 +104,16 @@ def exported_ids(path: Path) -> list[str]:
     data = path.read_bytes()
     assert data == b"" or data.endswith(b"\n"), "torn last line"
     return [json.loads(line)["schedule_id"] for line in data.splitlines()]
+
+
+def answer_only(fake: FakeWeCom, count: int, path: str = "oa/schedule/get") -> None:
+    """Answer the next ``count`` calls to ``path`` at once and hold every later one for an hour.
+
+    A fetch then gets exactly that far and no further until it is stopped, however loaded the
+    machine is: tests that interrupt it, or count its calls, do not depend on scheduling luck.
+    """
+    fake.faults.latency(0, times=count, path=path)
+    fake.faults.latency(3600, times=None, path=path)
 
 
 def line_count(path: Path) -> int:
@@ -197,7 +214,7 @@ async def test_fetch_resumes_after_interruptions_with_every_id_exactly_once(
     out = tmp_path / "out.jsonl"
     fetch = ["schedules", "fetch", "--ids", str(ids_file), "--out", str(out)]
     slow = ["--chunk-size", "50", "--concurrency", "2"]
-    fake.faults.latency(0.04, times=None, path="oa/schedule/get")
+    answer_only(fake, 8)  # 400 schedules, then the calls hang until the fetch is stopped
 
     # 1. Ctrl-C mid-run: whatever was fetched is kept, counted, and the exit code says so.
     proc = await start(*fetch, *slow, env=cli_env(fake))
@@ -206,12 +223,14 @@ async def test_fetch_resumes_after_interruptions_with_every_id_exactly_once(
     first = await finish(proc)
     assert first.code == 130, first.err
     kept = exported_ids(out)
-    assert 400 <= len(kept) < 3000
+    assert len(kept) == 400
     assert len(set(kept)) == len(kept)
     assert f"Interrupted (SIGINT): {len(kept):,} schedules written" in first.err
     assert "--resume" in first.err
 
     # 2. kill -9 during the resumed run, then a torn last line as a crash mid-write leaves it.
+    fake.faults.clear()
+    answer_only(fake, 8)
     proc = await start(*fetch, *slow, "--resume", env=cli_env(fake))
     await wait_for_lines(out, len(kept) + 400, proc)
     proc.kill()
@@ -235,7 +254,7 @@ async def test_sigterm_stops_a_fetch_cleanly(fake: FakeWeCom, tmp_path: Path) ->
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(ids))
     out = tmp_path / "out.jsonl"
-    fake.faults.latency(0.05, times=None, path="oa/schedule/get")
+    answer_only(fake, 3)  # 60 schedules, then nothing until SIGTERM
     proc = await start(
         "schedules",
         "fetch",
@@ -254,7 +273,7 @@ async def test_sigterm_stops_a_fetch_cleanly(fake: FakeWeCom, tmp_path: Path) ->
     result = await finish(proc)
     assert result.code == 143
     assert "Interrupted (SIGTERM)" in result.err
-    assert len(set(exported_ids(out))) == len(exported_ids(out)) >= 60
+    assert len(set(exported_ids(out))) == len(exported_ids(out)) == 60
 
 
 async def test_failed_chunks_give_exit_code_3_and_an_id_list_to_retry(
@@ -298,6 +317,10 @@ async def test_an_error_every_call_would_meet_stops_the_fetch_with_a_report(
     ids = seed(fake, 2000)
     (tmp_path / "ids.txt").write_text("\n".join(ids))
     fake.faults.http_status(404, times=None, path="oa/schedule/get")  # e.g. a wrong proxy path
+    # Only the first 404 comes back; the other calls hang: after it, one slot is free, so
+    # at most 4 + 1 calls can ever be sent, however the machine schedules the processes.
+    # (Without the stop, the hung calls time out and every chunk gets its call: 20.)
+    answer_only(fake, 1)
     result = await wecom(
         "schedules",
         "fetch",
@@ -307,6 +330,12 @@ async def test_an_error_every_call_would_meet_stops_the_fetch_with_a_report(
         "o.jsonl",
         "--chunk-size",
         "100",
+        "--concurrency",
+        "4",
+        "--timeout",
+        "20",
+        "--max-retries",
+        "0",
         env=cli_env(fake),
         cwd=tmp_path,
     )
@@ -316,7 +345,7 @@ async def test_an_error_every_call_would_meet_stops_the_fetch_with_a_report(
     assert lines[1].startswith("Stopped: 0 schedules written to o.jsonl")
     assert "  To finish: wecom-async schedules fetch --ids ids.txt --out o.jsonl --resume" in lines
     assert lines[-1].startswith(f"Error: {fake.base_url} answered HTTP 404 on oa/schedule/get")
-    assert fake.calls("oa/schedule/get") <= 8  # the calls in flight, not one per chunk (20)
+    assert fake.calls("oa/schedule/get") <= 5  # the calls in flight, not one per chunk (20)
 
 
 async def test_wrong_credentials_stop_with_one_clear_line_and_no_secret(
@@ -438,6 +467,10 @@ def test_usage_errors(
     no_at = run_main("schedules", "delete", "abc", "--mode", "this", "--yes", capsys=capsys)
     assert no_at.code == 2
     assert "--mode this needs --at" in no_at.err
+    (tmp_path / "file").write_text("")  # no directory can be made under it, even by root
+    no_dir = run_main("fake-server", "--schedules", "1", "--ids-out", "file/ids.txt", capsys=capsys)
+    assert no_dir.code == 2
+    assert no_dir.err.strip() == "Error: cannot write --ids-out file/ids.txt: Not a directory"
     bare = run_main(capsys=capsys)
     assert bare.code == 0
     assert "wecom-async demo" in bare.out
@@ -464,6 +497,148 @@ async def test_fetch_reads_ids_from_stdin(fake: FakeWeCom, tmp_path: Path) -> No
     _, err = await asyncio.wait_for(proc.communicate("\n".join(ids).encode()), 30)
     assert proc.returncode == 0, err
     assert exported_ids(tmp_path / "o.jsonl") == ids  # one chunk: input order
+
+
+def test_the_progress_bar_fits_80_columns() -> None:
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, record=True)
+    state = State(todo=1_000_000, skipped=0)
+    view = BarView(console)
+    view.start(state)
+    state.done = 723_456
+    state.missing = ["ghost"] * 12_345
+    busy = ServerBusyError(-1, "system busy", path="oa/schedule/get")
+    state.failures = [ChunkFailure(tuple(["x"] * 1000), busy)]
+    view.update(state)
+    view.stop(state)
+    # The last frame: the bar line, then the counts below it.
+    frame = "Fetching" + console.export_text().rsplit("Fetching", 1)[1]
+    bar, counts = frame.strip("\n").splitlines()
+    assert cell_len("⠋ " + bar) <= 80
+    for part in ("━", "723,456/1,000,000 IDs", "72%", "IDs/s", "ETA", ":"):
+        assert part in bar
+    assert counts == "  0 retries · 12,345 missing · 1,000 failed"
+
+
+def remove_if_there(path: Path) -> bool:
+    """Remove ``path``; whether it was there."""
+    there = path.exists()
+    path.unlink(missing_ok=True)
+    return there
+
+
+async def test_fetch_into_a_pipe_or_a_device_works_or_fails_in_one_line(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    ids = seed(fake, 250)
+    (tmp_path / "ids.txt").write_text("\n".join([*ids, "ghost"]))
+    fetch = ["schedules", "fetch", "--ids", "ids.txt", "--chunk-size", "100"]
+    stray = Path("/dev/stdout.missing.txt")
+    try:
+        # Into a pipe: no fsync/ftruncate/lock there, no report file next to it.
+        piped = await wecom(*fetch, "--out", "/dev/stdout", env=cli_env(fake), cwd=tmp_path)
+        assert piped.code == 4, piped.err
+        assert sorted(json.loads(line)["schedule_id"] for line in piped.out.splitlines()) == sorted(
+            ids
+        )
+        assert "Missing: 1 ID WeCom did not return" in piped.err
+        assert "ghost" in piped.err
+        assert "Traceback" not in piped.err
+        assert not remove_if_there(stray)
+    finally:
+        remove_if_there(stray)
+    # The reader goes away (`| head`): the fetch stops with its report, it does not hang.
+    more = seed(fake, 2000)  # far more than a pipe buffer holds
+    (tmp_path / "more.txt").write_text("\n".join(more))
+    command = [sys.executable, "-m", "wecom_async", *fetch, "--out", "/dev/stdout"]
+    command[command.index("ids.txt")] = "more.txt"
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        'set -o pipefail; "$@" | head -c 1000 >/dev/null',
+        "fetch",
+        *command,
+        env=cli_env(fake),
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        headed = await finish(proc, timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of the pipeline, if it hung
+    assert headed.code == 1, headed.err
+    assert (
+        headed.err.strip()
+        .splitlines()[-1]
+        .startswith("Error: cannot write /dev/stdout: Broken pipe")
+    )
+    assert "Traceback" not in headed.err
+
+    resumed = await wecom(
+        *fetch, "--out", "/dev/stdout", "--resume", env=cli_env(fake), cwd=tmp_path
+    )
+    assert resumed.code == 2
+    assert resumed.err.strip() == (
+        "Error: --resume needs a regular file, and /dev/stdout is a pipe: nothing can be read "
+        "back from it"
+    )
+    assert resumed.out == ""
+
+    # A device that refuses the writes: the report says what was written, then one error line.
+    full = await wecom(*fetch, "--out", "/dev/full", env=cli_env(fake), cwd=tmp_path)
+    assert full.code == 1, full.err
+    assert "Stopped: 0 schedules written to /dev/full" in full.err
+    assert (
+        full.err.strip()
+        .splitlines()[-1]
+        .startswith("Error: cannot write /dev/full: No space left on device")
+    )
+    assert "Traceback" not in full.err
+
+    # Where nothing can be created (as root too: permission bits would not stop root).
+    (tmp_path / "file").write_text("")
+    for out, message in (
+        ("file/o.jsonl", "Error: cannot open file/o.jsonl: Not a directory"),
+        (".", "Error: Invalid value for '--out'"),
+    ):
+        refused = await wecom(*fetch, "--out", out, env=cli_env(fake), cwd=tmp_path)
+        assert refused.code == 2, refused.err
+        assert refused.err.strip().splitlines()[-1].startswith(message), refused.err
+        assert "Traceback" not in refused.err
+
+
+async def test_report_files_that_cannot_be_written_leave_their_ids_on_stderr(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    ids = seed(fake, 30)
+    (tmp_path / "ids.txt").write_text("\n".join([*ids, "ghost-1", "ghost-2"]))
+    (tmp_path / "o.jsonl.missing.txt").mkdir()  # in its way (EISDIR, as root too)
+    (tmp_path / "o.jsonl.missing.txt" / "keep").write_text("")
+    result = await wecom(
+        "schedules",
+        "fetch",
+        "--ids",
+        "ids.txt",
+        "--out",
+        "o.jsonl",
+        "--allow-missing",
+        env=cli_env(fake),
+        cwd=tmp_path,
+    )
+    assert result.code == 1, result.err  # the export is complete, its report is not
+    assert sorted(exported_ids(tmp_path / "o.jsonl")) == sorted(ids)
+    assert "Missing: 2 IDs WeCom did not return" in result.err
+    assert "ghost-1, ghost-2" in result.err
+    assert "cannot write o.jsonl.missing.txt: Is a directory" in result.err
+    assert "Traceback" not in result.err
+    assert sorted(os.listdir(tmp_path)) == [
+        "ids.txt",
+        "o.jsonl",
+        "o.jsonl.missing.txt",
+    ]
 
 
 # --- schedules get / add --------------------------------------------------------------------------
@@ -545,6 +720,38 @@ async def test_add_checks_everything_first_then_creates_in_order(
     assert copy["summary"] == "需求评审"
 
 
+def test_add_reports_every_problem_of_every_object_in_one_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    objects = [
+        # An unknown field and a naive time no longer hide the limits broken next to them.
+        {"start_time": "2026-01-05T09:00:00", "end_time": 1, "summary": "x" * 129, "sumary": 1},
+        {"start_time": 1, "end_time": 2, "reminders": {"timezone": 20, "is_remind": 5}},
+        {"end_time": 2, "attendees": ["zhangsan", 7], "location": "y" * 129},
+    ]
+    lines = [json.dumps(o) for o in objects]
+    lines.insert(1, "{not json")
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines))
+    result = run_main("schedules", "add", "--json", str(path), "--dry-run", capsys=capsys)
+    assert result.code == 2
+    name = str(path)
+    lines = result.err.splitlines()
+    assert lines.pop(1).startswith(f"  {name} line 2: not JSON (")
+    assert lines == [
+        "Error: nothing sent: 9 problem(s) in the input",
+        f"  {name} line 1: schedule.start_time: '2026-01-05T09:00:00' has no UTC offset (write "
+        "e.g. +08:00)",
+        f"  {name} line 1: schedule.sumary: unknown field",
+        f"  {name} line 1: schedule.summary: at most 128 characters, got 129",
+        f"  {name} line 3: schedule.reminders.is_remind: expected 0, 1, true or false, got 5",
+        f"  {name} line 3: schedule.reminders.timezone: must be within -12…12, got 20",
+        f"  {name} line 4: schedule.start_time: required",
+        f"  {name} line 4: schedule.attendees[1].userid: expected a string, got int",
+        f"  {name} line 4: schedule.location: at most 128 characters, got 129",
+    ]
+
+
 # --- delete, list, calendars ---------------------------------------------------------------------
 
 
@@ -581,6 +788,12 @@ async def test_list_a_calendar_and_get_calendars(fake: FakeWeCom) -> None:
     )
     assert len(newer.out.splitlines()) == 5
 
+    empty_cal_id = fake.store.add_calendar(summary="空", admins=["zhangsan"])
+    empty = await wecom(
+        "schedules", "list", "--cal-id", empty_cal_id, "-f", "json", env=cli_env(fake)
+    )
+    assert (empty.code, json.loads(empty.out)) == (0, [])
+
     got = await wecom("calendars", "get", cal_id, "wcFAKEunknown", env=cli_env(fake))
     assert got.code == 4
     (calendar,) = json.loads(got.out)
@@ -588,6 +801,84 @@ async def test_list_a_calendar_and_get_calendars(fake: FakeWeCom) -> None:
     assert calendar["admins"] == ["zhangsan"]
     assert calendar["is_public"] == 0
     assert "Not found: wcFAKEunknown" in got.err
+
+
+def fail_listing_after(fake: FakeWeCom, pages: int) -> None:
+    """Answer ``pages`` pages of get_by_calendar, then "system busy" (-1) to every call."""
+    original = fake.endpoints["oa/schedule/get_by_calendar"]
+    calls = 0
+
+    def failing(context: HandlerContext, body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls > pages:
+            raise FakeAPIError(-1)
+        return original(context, body)
+
+    fake.endpoints["oa/schedule/get_by_calendar"] = failing
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "jsonl"])
+async def test_list_keeps_what_it_listed_on_an_error(fake: FakeWeCom, fmt: str) -> None:
+    cal_id = fake.store.add_calendar(summary="团队日历", admins=["zhangsan"])
+    ids = fake.seed_schedules(
+        {"start_time": 1_767_600_000 + i, "end_time": 1_767_603_600, "cal_id": cal_id}
+        for i in range(25)
+    )
+    fail_listing_after(fake, 2)
+    listing = ["schedules", "list", "--cal-id", cal_id, "--page-size", "10", "-f", fmt]
+    failed = await wecom(*listing, "--max-retries", "0", env=cli_env(fake))
+    assert failed.code == 1, failed.err
+    if fmt == "json":
+        assert [s["schedule_id"] for s in json.loads(failed.out)] == ids[:20]
+    elif fmt == "jsonl":
+        assert [json.loads(line)["schedule_id"] for line in failed.out.splitlines()] == ids[:20]
+    else:
+        assert [i for i in ids if i in failed.out] == ids[:20]
+    lines = failed.err.strip().splitlines()
+    assert lines[0] == (
+        f"Listed 20 schedules of {cal_id}; offset now 20 (--offset 20 lists only what comes after)."
+    )
+    assert lines[1].startswith("Error: WeCom errcode -1")
+    assert len(lines) == 2
+    # That offset continues exactly where the output stopped.
+    fake.endpoints["oa/schedule/get_by_calendar"] = FakeWeCom().endpoints[
+        "oa/schedule/get_by_calendar"
+    ]
+    rest = await wecom(*listing, "--offset", "20", "-f", "jsonl", env=cli_env(fake))
+    assert [json.loads(line)["schedule_id"] for line in rest.out.splitlines()] == ids[20:]
+
+
+async def test_sigterm_stops_a_list_with_what_it_listed(fake: FakeWeCom) -> None:
+    cal_id = fake.store.add_calendar(summary="团队日历", admins=["zhangsan"])
+    ids = fake.seed_schedules(
+        {"start_time": 1_767_600_000 + i, "end_time": 1_767_603_600, "cal_id": cal_id}
+        for i in range(25)
+    )
+    answer_only(fake, 2, path="oa/schedule/get_by_calendar")  # 20 schedules, then it hangs
+    proc = await start(
+        "schedules",
+        "list",
+        "--cal-id",
+        cal_id,
+        "--page-size",
+        "10",
+        "-f",
+        "json",
+        env=cli_env(fake),
+    )
+    for _ in range(400):
+        if fake.calls("oa/schedule/get_by_calendar") == 3:  # the first two pages are in
+            break
+        await asyncio.sleep(0.025)
+    proc.terminate()
+    result = await finish(proc)
+    assert result.code == 143, result.err
+    assert [s["schedule_id"] for s in json.loads(result.out)] == ids[:20]
+    assert result.err.strip() == (
+        f"Interrupted (SIGTERM): listed 20 schedules of {cal_id}; offset now 20 "
+        "(--offset 20 lists only what comes after)."
+    )
 
 
 # --- fake-server ----------------------------------------------------------------------------------
@@ -607,7 +898,7 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     values = {}
-    for _ in range(4):
+    for _ in range(5):
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         key, _, value = line.decode().strip().partition("=")
         values[key] = value
@@ -617,6 +908,7 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
             "WECOM_CORP_ID",
             "WECOM_CORP_SECRET",
             "WECOM_CAL_ID",
+            "WECOM_SEEDED_CAL_IDS",
         }
         # Its credentials are its own: it never takes (or prints) the caller's real secret.
         assert not values["WECOM_CORP_SECRET"].startswith(SECRET_MARK)
@@ -634,11 +926,34 @@ async def test_fake_server_serves_until_sigterm(tmp_path: Path) -> None:
         )
         assert result.code == 0, result.err
         assert sorted(exported_ids(tmp_path / "o.jsonl")) == sorted(ids)
+        # The seeded calendars are printed: listing them all gives back every seeded schedule.
+        seeded_cal_ids = values.pop("WECOM_SEEDED_CAL_IDS").split(",")
+        assert len(seeded_cal_ids) == 4
+        listed = []
+        for cal_id in seeded_cal_ids:
+            listing = await wecom(
+                "schedules", "list", "--cal-id", cal_id, env=cli_env(None, **values)
+            )
+            assert listing.code == 0, listing.err
+            listed += [json.loads(line)["schedule_id"] for line in listing.out.splitlines()]
+        assert sorted(listed) == sorted(ids)
+        # A client that goes away mid-request is no error of the server's.
+        host, port = values["WECOM_BASE_URL"].removeprefix("http://").split(":")
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /cgi-bin/oa/schedule/get HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n{"
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await wecom("schedules", "get", ids[0], env=cli_env(None, **values))  # after it
     finally:
         proc.terminate()
         stopped = await finish(proc)
     assert stopped.code == 0
     assert "Fake WeCom stopped." in stopped.err
+    assert "Seeded calendars: 团队日历 wc" in stopped.err
+    assert "Traceback" not in stopped.err
 
 
 def test_fake_server_specs() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from rich.cells import cell_len
 from rich.console import Console
 
 from wecom_async._demo import demo_dataset, run_demo
@@ -40,3 +41,19 @@ def test_demo_dataset_is_realistic_and_deterministic() -> None:
     assert all(s["admins"][0] == s["attendees"][0]["userid"] for s in data)
     assert all(s["end_time"] > s["start_time"] for s in data)
     assert any(ord(c) > 0x4E00 for c in data[0]["summary"])
+
+
+async def test_demo_counts_ids_one_way_and_its_bar_fits_80_columns() -> None:
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, record=True)
+    result = await run_demo(schedules=2400, added=20, latency=0.0, console=console)
+    text = console.export_text()
+    distinct = result.fetched + len(result.missing)
+    assert distinct == 2422
+    # The announcement, the bar and the summary count the same (distinct) IDs.
+    assert f"Bulk-fetching {distinct:,} IDs (2 of them unknown) from a list of 2,522" in text
+    last_frame = text.split("Summary")[0].rsplit("Fetching", 1)[1].splitlines()[0]
+    assert f" {distinct:,}/{distinct:,} IDs 100% " in last_frame
+    assert cell_len("⠋ Fetching" + last_frame.rstrip()) <= 80
+    assert "━" in last_frame
+    assert last_frame.rstrip().endswith(f"{result.calls} calls, {result.retries} retries")
+    assert f"Schedules fetched   {result.fetched:,}" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import re
 import signal
 import sys
@@ -22,6 +23,7 @@ from wecom_async.testing import (
     HandlerContext,
     Quota,
 )
+from wecom_async.testing._server import CLIENT_MAX_SIZE
 
 JSON = dict[str, Any]
 
@@ -1013,6 +1015,46 @@ async def test_peak_concurrency_without_limit(http: aiohttp.ClientSession) -> No
         assert fake.peak_concurrency(GET, corp_id=fake.corp_id) == 5
         assert fake.peak_concurrency(GET, corp_id="wwother") == 0
         assert fake.peak_concurrency("gettoken") == 1
+
+
+async def test_a_client_that_goes_away_is_recorded_without_a_traceback(
+    fake: FakeWeCom, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = fake.base_url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"POST /cgi-bin/{GET}?access_token=x HTTP/1.1\r\nHost: {host}\r\n"
+        'Content-Length: 1000\r\n\r\n{"schedule_id_list": ['.encode()
+    )
+    await writer.drain()
+    for _ in range(400):
+        if fake.requests:
+            break
+        await asyncio.sleep(0.01)
+    writer.close()  # before the body is whole: the fake is still reading it
+    await writer.wait_closed()
+    for _ in range(400):
+        if fake.requests[-1].done:
+            break
+        await asyncio.sleep(0.01)
+    record = fake.requests[-1]
+    assert record.client_gone
+    assert record.http_status is None
+    assert not record.dropped  # the fake did not drop it: the client went away
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_body_over_the_size_limit_is_recorded_as_413(
+    http: aiohttp.ClientSession, fake: FakeWeCom
+) -> None:
+    token = await token_of(http, fake)
+    big = b'{"schedule_id_list": ["' + b"x" * CLIENT_MAX_SIZE + b'"]}'
+    async with http.post(
+        f"{fake.base_url}/cgi-bin/{GET}", params={"access_token": token}, data=io.BytesIO(big)
+    ) as resp:
+        assert resp.status == 413
+    record = fake.requests[-1]
+    assert (record.path, record.http_status, record.errcode) == (GET, 413, None)
 
 
 async def test_close_cancels_calls_in_flight(http: aiohttp.ClientSession) -> None:

@@ -53,7 +53,7 @@ async def test_soak_200k_ids_with_5_percent_faults_returns_every_id_exactly_once
             corp_id=fake.corp_id,
             corp_secret=fake.corp_secret,
             base_url=fake.base_url,
-            timeout=0.2,  # shorter than the late answers: those become read timeouts
+            timeout=0.4,  # shorter than the late answers (0.5 s): those become read timeouts
             retry=RetryPolicy(max_retries=6),
             sleep=sleep,
         ) as client:

@@ -31,10 +31,18 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
-from . import Calendar, Reminders, RepeatType, ResponseStatus, Schedule, WeComClient
+from . import (
+    Calendar,
+    RateLimits,
+    Reminders,
+    RepeatType,
+    ResponseStatus,
+    Schedule,
+    WeComClient,
+)
 from .testing import FakeWeCom
 
 __all__ = [
@@ -418,9 +426,11 @@ async def run_demo(
                 fake.faults.latency(latency, times=None, path="oa/schedule/get")
             fake.faults.errcode(-1, times=2, path="oa/schedule/get")
             fake.faults.http_status(502, times=1, path="oa/schedule/get")
+            # One count of IDs everywhere (here, the bar, the summary): the distinct ones.
             console.print(
-                f" [cyan]→[/] Bulk-fetching {len(ids):,} IDs ({len(duplicates)} duplicates, "
-                f"2 unknown): 1000 per call, 8 calls in flight, {latency * 1000:.0f} ms latency "
+                f" [cyan]→[/] Bulk-fetching {len(dict.fromkeys(ids)):,} IDs (2 of them unknown) "
+                f"from a list of {len(ids):,} with {len(duplicates)} duplicates: 1000 per call, "
+                f"{RateLimits().max_concurrency} calls in flight, {latency * 1000:.0f} ms latency "
                 "per call, 3 injected failures"
             )
             result = await _bulk_fetch(client, ids, console)
@@ -467,15 +477,22 @@ async def _bulk_fetch(client: WeComClient, ids: list[str], console: Console) -> 
     sample: Schedule | None = None
     fetched = cancelled = recurring = 0
     stream = client.schedules.iter_many(ids, ordered=False, on_error="collect")
+    # Fits 80 columns: the bar takes the width the texts leave, and they never wrap.
     progress = Progress(
-        SpinnerColumn(),
-        TextColumn("Fetching"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs"),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[calls]} calls, {task.fields[retries]} retries"),
+        SpinnerColumn(table_column=Column(no_wrap=True)),
+        TextColumn("Fetching", table_column=Column(no_wrap=True)),
+        BarColumn(bar_width=None),
+        TextColumn(
+            "{task.completed:,.0f}/{task.total:,.0f} IDs", table_column=Column(no_wrap=True)
+        ),
+        TaskProgressColumn(table_column=Column(no_wrap=True)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True)),
+        TextColumn(
+            "{task.fields[calls]} calls, {task.fields[retries]} retries",
+            table_column=Column(no_wrap=True),
+        ),
         console=console,
+        expand=True,
     )
     distinct = len(dict.fromkeys(ids))
     began = time.perf_counter()

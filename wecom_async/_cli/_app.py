@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from ._common import (
     CLIError,
     Connection,
     api_options,
+    cancel_on_signals,
     dump_json,
     echo_err,
     is_interactive,
@@ -156,7 +158,8 @@ def fake_server(
     """Serve the fake WeCom API for your own integration tests, until Ctrl-C.
 
     Prints WECOM_BASE_URL, WECOM_CORP_ID, WECOM_CORP_SECRET and WECOM_CAL_ID lines (test
-    credentials) on stdout. It implements gettoken and the oa/schedule and oa/calendar APIs.
+    credentials) on stdout; with --schedules, WECOM_SEEDED_CAL_IDS too (the calendars holding
+    them, comma-separated). It implements gettoken and the oa/schedule and oa/calendar APIs.
     """
     if corp_secret is not None and corp_id is None:
         raise click.UsageError("--corp-secret needs --corp-id")
@@ -310,8 +313,9 @@ def schedules_fetch(conn: Connection, **params: Any) -> int:
     return fetch(conn, ids, options)
 
 
-def _read_json_objects(path: str) -> list[tuple[str, Any]]:
-    """(where, object) pairs from one JSON object, a JSON array, or JSON Lines."""
+def _read_json_objects(path: str) -> tuple[list[tuple[str, Any]], list[str]]:
+    """(where, object) pairs from one JSON object, a JSON array, or JSON Lines; and the lines
+    that are not JSON (each reported, with the problems of the other objects, in one pass)."""
     name = "stdin" if path == "-" else path
     try:
         if path == "-":
@@ -327,23 +331,23 @@ def _read_json_objects(path: str) -> list[tuple[str, Any]]:
         pass
     else:
         if isinstance(whole, list):
-            return [(f"{name} item {i}", item) for i, item in enumerate(whole, start=1)]
-        return [(name, whole)]
+            return [(f"{name} item {i}", item) for i, item in enumerate(whole, start=1)], []
+        return [(name, whole)], []
     objects = []
+    problems = []
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             objects.append((f"{name} line {number}", orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
-            raise CLIError(
-                f"{name} line {number} is not JSON ({exc}) — give one schedule object, or one "
-                "per line (JSON Lines)",
-                EXIT_USAGE,
-            ) from None
-    if not objects:
+            problems.append(
+                f"{name} line {number}: not JSON ({exc}) — give one schedule object, or one "
+                "per line (JSON Lines)"
+            )
+    if not objects and not problems:
         raise CLIError(f"{name} holds no schedule", EXIT_USAGE)
-    return objects
+    return objects, problems
 
 
 @schedules.command("add", context_settings=_CONTEXT)
@@ -366,9 +370,8 @@ def schedules_add(json_path: str, dry_run: bool, conn: Connection) -> int:
     `schedules fetch` export works too (its output-only fields are ignored).
     Every object is checked before the first is sent; creation stops at the first failure.
     """
-    objects = _read_json_objects(json_path)
+    objects, problems = _read_json_objects(json_path)
     prepared: list[tuple[str, dict[str, Any]]] = []
-    problems: list[str] = []
     for where, obj in objects:
         try:
             prepared.append((where, to_add_kwargs(obj)))
@@ -513,33 +516,45 @@ def _parse_time(value: str, name: str) -> int | datetime:
 def schedules_list(cal_id: str, offset: int, page_size: int, fmt: str, conn: Connection) -> int:
     """Print every schedule of a calendar (cancelled ones too), page by page.
 
-    The offset reached is printed on stderr at the end (and on Ctrl-C): pass it back with
-    --offset to list only what was added since.
+    The offset reached is printed on stderr at the end: pass it back with --offset to list
+    only what was added since. On an error, Ctrl-C or SIGTERM, what was listed until then is
+    printed (in every format) and the offset is that of the last schedule printed, so nothing
+    is skipped by the next --offset run.
     """
     listed: list[Schedule] = []
+    received: list[int] = []
+    printed = 0
 
-    async def main() -> tuple[int, int]:
+    async def main() -> None:
+        nonlocal printed
         async with conn.client() as client:
             listing = client.schedules.list_by_calendar(cal_id, offset=offset, limit=page_size)
-            count = 0
-            try:
-                async for schedule in listing:
-                    count += 1
-                    if fmt == "jsonl":
-                        stdout_write(schedule_line(schedule))
-                    else:
-                        listed.append(schedule)
-            finally:
-                echo_err(
-                    f"Listed {count:,} schedules of {cal_id}; offset now {listing.offset:,} "
-                    f"(--offset {listing.offset} lists only what comes after)."
-                )
-            return count, listing.offset
+            async for schedule in listing:
+                if fmt == "jsonl":
+                    stdout_write(schedule_line(schedule))
+                    printed += 1
+                else:
+                    listed.append(schedule)
 
-    run(conn, main())
-    if fmt != "jsonl":
-        _print_schedules(listed, fmt)
-    return EXIT_OK
+    error: CLIError | None = None
+    try:
+        run(conn, cancel_on_signals(main(), received))
+    except CLIError as exc:
+        error = exc
+    finally:
+        if fmt != "jsonl" and (listed or (error is None and not received)):
+            _print_schedules(listed, fmt)  # an empty calendar: [] in json
+            printed = len(listed)
+        reached = offset + printed
+        head = f"Interrupted ({signal.Signals(received[0]).name}): listed" if received else "Listed"
+        if printed or error is None:  # else the error line says it all
+            echo_err(
+                f"{head} {printed:,} schedules of {cal_id}; offset now {reached:,} "
+                f"(--offset {reached} lists only what comes after)."
+            )
+    if error is not None:
+        raise error
+    return 128 + received[0] if received else EXIT_OK
 
 
 # --- calendars ---------------------------------------------------------------------------------

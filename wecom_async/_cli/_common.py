@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -247,6 +248,37 @@ def run(conn: Connection | None, main: Coroutine[Any, Any, T], *, debug: bool = 
         else:
             exit_code = EXIT_ERROR
         raise CLIError(message, exit_code) from exc
+
+
+async def cancel_on_signals(main: Coroutine[Any, Any, T], received: list[int]) -> T | None:
+    """Run ``main`` as a task that SIGINT and SIGTERM cancel; None if a signal stopped it.
+
+    The signals received are appended to ``received`` (the first one decides the exit code,
+    128 + N); the command then reports what was done before it, instead of dying without a word.
+    """
+    loop = asyncio.get_running_loop()
+    work = asyncio.ensure_future(main)
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        work.cancel()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+            pass
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        return None
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def _debug_logging() -> None:

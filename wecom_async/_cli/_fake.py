@@ -1,7 +1,8 @@
 """``wecom-async fake-server``: the fake WeCom server standalone, for tests in any language.
 
 It prints ``KEY=value`` lines on stdout (``WECOM_BASE_URL``, ``WECOM_CORP_ID``,
-``WECOM_CORP_SECRET``, ``WECOM_CAL_ID``) — easy to parse, or to ``export`` — and explanations
+``WECOM_CORP_SECRET``, ``WECOM_CAL_ID``, and with ``--schedules`` ``WECOM_SEEDED_CAL_IDS``: the
+comma-separated calendars holding them) — easy to parse, or to ``export`` — and explanations
 on stderr, then serves until Ctrl-C or SIGTERM. These credentials are the fake's own test
 credentials: it never reads ``WECOM_*`` variables, so a real secret cannot leak into its output.
 """
@@ -126,8 +127,13 @@ def parse_faults(spec: str | None) -> FaultSpec:
 
 
 def _write_ids(path: str, ids: list[str]) -> None:
-    with open(path, "w", encoding="utf-8") as file:
-        file.writelines(f"{i}\n" for i in ids)
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.writelines(f"{i}\n" for i in ids)
+    except OSError as exc:
+        raise CLIError(
+            f"cannot write --ids-out {path}: {exc.strerror or exc}", EXIT_USAGE
+        ) from None
 
 
 async def serve(
@@ -166,10 +172,11 @@ async def serve(
     if faults.latency:
         fake.faults.latency(faults.latency, times=None, path=faults.path)
     ids: list[str] = []
+    names: dict[str, str] = {}
     if schedules:
         names = create_demo_calendars(fake)
-        cal_ids = tuple(c for c in names if c != fake.default_cal_id())
-        ids = fake.seed_schedules(demo_dataset(schedules, cal_ids=cal_ids, seed=seed))
+        del names[fake.default_cal_id()]
+        ids = fake.seed_schedules(demo_dataset(schedules, cal_ids=tuple(names), seed=seed))
     if ids_out is not None:
         _write_ids(ids_out, ids)
     stop = asyncio.Event()
@@ -191,6 +198,9 @@ async def serve(
         click.echo(f"WECOM_CORP_ID={fake.corp_id}")
         click.echo(f"WECOM_CORP_SECRET={fake.corp_secret}")
         click.echo(f"WECOM_CAL_ID={fake.default_cal_id()}")
+        if names:
+            # The calendars holding the seeded schedules (for `schedules list --cal-id`).
+            click.echo(f"WECOM_SEEDED_CAL_IDS={','.join(names)}")
         sys.stdout.flush()
         extra = f", {len(ids):,} schedules" if ids else ""
         where = f" (IDs in {ids_out})" if ids_out and ids else ""
@@ -199,6 +209,10 @@ async def serve(
             "export the lines above to point wecom-async (or any WeCom SDK) at it. "
             "Ctrl-C to stop."
         )
+        if names:
+            echo_err(
+                "Seeded calendars: " + ", ".join(f"{n} {c}" for c, n in names.items()),
+            )
         await stop.wait()
     finally:
         await fake.close()

@@ -23,16 +23,18 @@ import asyncio
 import contextlib
 import os
 import signal
+import stat
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 import click
 import orjson
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     Progress,
@@ -43,6 +45,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 from .. import (
@@ -65,6 +68,7 @@ from ._common import (
     EXIT_USAGE,
     CLIError,
     Connection,
+    cancel_on_signals,
     describe_error,
     run,
     stderr_console,
@@ -98,8 +102,23 @@ class FetchOptions:
 # --- the output file ------------------------------------------------------------------------------
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode):
+        return "a character device (a terminal, /dev/stdout…)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 class Output:
-    """The JSONL output: locked, scanned on resume, appended to in whole lines."""
+    """The JSONL output: locked, scanned on resume, appended to in whole lines.
+
+    Not a regular file (``--out /dev/stdout`` into a pipe, a terminal…): written the same way,
+    but not locked, synced nor truncated (none of that applies), and ``--resume`` is refused
+    (nothing can be read back from it).
+    """
 
     def __init__(self, path: str, *, resume: bool, overwrite: bool) -> None:
         self.path = path
@@ -109,12 +128,24 @@ class Output:
         self.written_lines = 0
         self._last_sync = time.monotonic()
         try:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            # Write-only: opened read-write, a pipe (/dev/stdout) would have us as a reader too,
+            # and never report that its real reader went away.
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except IsADirectoryError:
             raise CLIError(f"--out {path} is a directory", EXIT_USAGE) from None
         except OSError as exc:
             raise CLIError(f"cannot open {path}: {exc.strerror or exc}", EXIT_USAGE) from None
         try:
+            mode = os.fstat(self.fd).st_mode
+            self.regular = stat.S_ISREG(mode)
+            if not self.regular:
+                if resume:
+                    raise CLIError(
+                        f"--resume needs a regular file, and {path} is {_kind(mode)}: nothing "
+                        "can be read back from it",
+                        EXIT_USAGE,
+                    )
+                return
             self._lock()
             size = os.fstat(self.fd).st_size
             if overwrite:
@@ -181,17 +212,23 @@ class Output:
             self.write(b"".join(lines))
             self.written_lines += len(lines)
         now = time.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if self.regular and now - self._last_sync >= SYNC_INTERVAL:
             os.fsync(self.fd)
             self._last_sync = now
 
-    def close(self) -> None:
+    def close(self) -> OSError | None:
+        """Sync and close; the error of the final sync, if any (the report shows it)."""
+        error = None
         if self.fd >= 0:
             try:
-                os.fsync(self.fd)
+                if self.regular:
+                    os.fsync(self.fd)
+            except OSError as exc:
+                error = exc
             finally:
                 os.close(self.fd)  # also releases the lock
                 self.fd = -1
+        return error
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -242,22 +279,40 @@ class _RateColumn(ProgressColumn):
         return Text("– IDs/s" if speed is None else f"{speed:,.0f} IDs/s", style="cyan")
 
 
+class _CountsBelow(Progress):
+    """The bar on one line, and the retry/missing/failed counts on a line of their own below.
+
+    In one line they would not fit 80 columns, and rich would squeeze out the bar and the ETA.
+    """
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        for task in self.tasks:
+            if task.fields["counts"]:
+                yield Text.from_markup(f"  {task.fields['counts']}", overflow="ellipsis")
+
+
 class BarView:
-    """A live rich progress bar (stderr is a terminal)."""
+    """A live rich progress bar (stderr is a terminal); fits 80 columns."""
 
     def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]Fetching"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs"),
-            TaskProgressColumn(),
-            _RateColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
+        # The bar takes the width left; the texts never wrap (a wrapped rate or ETA would
+        # make the display two lines high, and garble it when the width changes).
+        def fixed() -> Column:
+            return Column(no_wrap=True)
+
+        self._progress = _CountsBelow(
+            SpinnerColumn(table_column=fixed()),
+            TextColumn("[bold]Fetching", table_column=fixed()),
+            BarColumn(bar_width=None),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} IDs", table_column=fixed()),
+            TaskProgressColumn(table_column=fixed()),
+            _RateColumn(table_column=fixed()),
+            TextColumn("ETA", table_column=fixed()),
+            TimeRemainingColumn(table_column=fixed()),
             console=console,
             speed_estimate_period=60.0,
+            expand=True,
         )
         self._task = self._progress.add_task("fetch", start=False, counts="")
 
@@ -377,7 +432,11 @@ async def _run(
             chunks = stream.chunks()
             try:
                 async for chunk in chunks:
-                    out.write_lines([schedule_line(s) for s in chunk.schedules])
+                    try:
+                        out.write_lines([schedule_line(s) for s in chunk.schedules])
+                    except OSError as exc:  # disk full, reader of the pipe gone…
+                        state.aborted = exc
+                        break
                     state.written += len(chunk.schedules)
                     state.done += len(chunk.ids)
                     state.missing.extend(chunk.missing)
@@ -404,32 +463,17 @@ async def _run(
 async def _supervise(
     conn: Connection, todo: list[str], out: Output, options: FetchOptions, state: State, view: View
 ) -> None:
-    """Run the fetch as a task that SIGINT/SIGTERM cancel; what was written stays."""
-    loop = asyncio.get_running_loop()
-    work = asyncio.ensure_future(_run(conn, todo, out, options, state, view))
+    """Run the fetch as a task that SIGINT/SIGTERM cancel; what was written stays.
 
-    def on_signal(signum: int) -> None:
-        # The first signal decides the exit code; a second one cuts the cleanup short too
-        # (what was written is whole either way: writes never yield to the event loop).
-        if state.signal is None:
-            state.signal = signum
-        work.cancel()
-
-    installed = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, on_signal, signum)
-            installed.append(signum)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
-            pass
+    The first signal decides the exit code; a second one cuts the cleanup short too (what was
+    written is whole either way: writes never yield to the event loop).
+    """
+    received: list[int] = []
     try:
-        await work
-    except asyncio.CancelledError:
-        if state.signal is None:
-            raise
+        await cancel_on_signals(_run(conn, todo, out, options, state, view), received)
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        if received:
+            state.signal = received[0]
         if not state.finished:
             state.finished = time.monotonic()
 
@@ -457,7 +501,8 @@ def fetch(conn: Connection, ids: IDList, options: FetchOptions) -> int:
             return EXIT_OK
         if not todo:
             console.print(f"All {len(ids.ids):,} IDs are already in {options.out}: nothing to do.")
-            _write_reports(options.out, state)
+            for problem in _write_reports(options.out, state).problems.values():
+                console.print(f"  [yellow]{problem}[/]", soft_wrap=True)
             return EXIT_OK
         if options.quiet:
             view: View = QuietView()
@@ -470,7 +515,9 @@ def fetch(conn: Connection, ids: IDList, options: FetchOptions) -> int:
         finally:
             view.stop(state)
     finally:
-        out.close()
+        sync_error = out.close()
+    if sync_error is not None and state.aborted is None:
+        state.aborted = sync_error
     return _report(console, conn, options, ids, out, state)
 
 
@@ -483,29 +530,40 @@ def _report_path(out: str, kind: str) -> str:
 
 def _write_atomically(path: str, text: str) -> None:
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
-def _write_reports(out: str, state: State) -> list[str]:
-    """``OUT.missing.txt`` and ``OUT.failed.txt`` (ID lists usable with ``--ids``), or none."""
+@attrs.frozen
+class Reports:
+    """The report files written, and why others could not be (by kind: missing, failed)."""
+
+    written: list[str]
+    problems: dict[str, str]
+
+
+def _write_reports(out: str, state: State) -> Reports:
+    """``OUT.missing.txt`` and ``OUT.failed.txt`` (ID lists usable with ``--ids``), or none.
+
+    A stale one from an earlier run is removed. A file that cannot be written (or removed) is
+    a problem of the report, not an exception: the report then lists those IDs on stderr.
+    """
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-    written = []
-    missing_path, failed_path = _report_path(out, "missing"), _report_path(out, "failed")
+    texts: dict[str, str | None] = {"missing": None, "failed": None}
     if state.missing:
-        header = (
+        texts["missing"] = (
             f"# wecom-async schedules fetch, {stamp}: {len(state.missing):,} IDs WeCom did not "
             "return\n# (unknown, deleted, or not visible to this app). One ID per line: usable "
-            "with --ids.\n"
+            "with --ids.\n" + "".join(f"{i}\n" for i in state.missing)
         )
-        _write_atomically(missing_path, header + "".join(f"{i}\n" for i in state.missing))
-        written.append(missing_path)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(missing_path)
     if state.failures:
         parts = [
             f"# wecom-async schedules fetch, {stamp}: {state.failed_ids:,} IDs failed after "
@@ -516,17 +574,28 @@ def _write_reports(out: str, state: State) -> list[str]:
             error = failure.error
             parts.append(f"# {type(error).__name__}: {error}\n")
             parts.extend(f"{i}\n" for i in failure.ids)
-        _write_atomically(failed_path, "".join(parts))
-        written.append(failed_path)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(failed_path)
-    return written
+        texts["failed"] = "".join(parts)
+    reports = Reports([], {})
+    for kind, text in texts.items():
+        path = _report_path(out, kind)
+        try:
+            if text is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+            else:
+                _write_atomically(path, text)
+                reports.written.append(path)
+        except OSError as exc:
+            doing = "write" if text is not None else "remove the stale"
+            reports.problems[kind] = f"cannot {doing} {path}: {exc.strerror or exc}"
+    return reports
 
 
-def _ids_preview(ids: list[str]) -> str:
-    shown = ", ".join(ids[:SHOWN_IDS])
-    return shown + (f", … ({len(ids) - SHOWN_IDS:,} more)" if len(ids) > SHOWN_IDS else "")
+def _ids_preview(ids: list[str], limit: int | None = SHOWN_IDS) -> str:
+    if limit is None:
+        return ", ".join(ids)
+    shown = ", ".join(ids[:limit])
+    return shown + (f", … ({len(ids) - limit:,} more)" if len(ids) > limit else "")
 
 
 def _report(
@@ -537,7 +606,12 @@ def _report(
     out: Output,
     state: State,
 ) -> int:
-    reports = _write_reports(options.out, state)
+    if out.regular:
+        reports = _write_reports(options.out, state)
+    else:
+        # No files next to a pipe or a device (/dev/stdout.missing.txt…): the IDs go to stderr.
+        reason = f"no report files next to {options.out} (not a regular file): IDs listed above"
+        reports = Reports([], {"missing": reason, "failed": reason})
     elapsed = state.elapsed
     rate = state.done / elapsed if elapsed > 0 else 0.0
     left = state.todo - state.done
@@ -549,9 +623,10 @@ def _report(
     else:
         head = "[green]Done[/]"
     total_lines = out.lines_before + out.written_lines
+    holds = f"; it now holds {total_lines:,}" if out.regular else ""
     console.print(
         f"{head}: {state.written:,} schedules written to {options.out} in {elapsed:.1f} s "
-        f"({rate:,.0f} IDs/s); it now holds {total_lines:,}.",
+        f"({rate:,.0f} IDs/s){holds}.",
         soft_wrap=True,
     )
     dup = f", {ids.duplicates:,} duplicate lines ignored" if ids.duplicates else ""
@@ -561,40 +636,74 @@ def _report(
         f"{_plural(state.calls, 'call')}, {_plural(state.retries, 'retry', 'retries')}.",
         soft_wrap=True,
     )
+    unwritten = False  # a report file with IDs could not be written (they are listed here)
     if state.missing:
+        problem = reports.problems.get("missing")
+        where = (
+            f"{_ids_preview(state.missing)} → {_report_path(options.out, 'missing')}"
+            if problem is None
+            else _ids_preview(state.missing, None)
+        )
         console.print(
-            f"  Missing: {len(state.missing):,} IDs WeCom did not return (unknown, deleted, or "
-            f"not visible to this app): {_ids_preview(state.missing)} → "
-            f"{_report_path(options.out, 'missing')}",
+            f"  Missing: {_plural(len(state.missing), 'ID')} WeCom did not return (unknown, "
+            f"deleted, or not visible to this app): {where}",
             soft_wrap=True,
         )
     if state.failures:
         causes = Counter(f"{type(f.error).__name__}: {f.error}" for f in state.failures)
         cause, _ = causes.most_common(1)[0]
+        problem = reports.problems.get("failed")
+        failed = [i for f in state.failures for i in f.ids]
+        where = (
+            _report_path(options.out, "failed")
+            if problem is None
+            else "IDs: " + _ids_preview(failed, None)
+        )
         console.print(
-            f"  [red]Failed[/]: {state.failed_ids:,} IDs after retries ({cause}"
-            f"{'; and other causes' if len(causes) > 1 else ''}) → "
-            f"{_report_path(options.out, 'failed')}",
+            f"  [red]Failed[/]: {_plural(state.failed_ids, 'ID')} after retries ({cause}"
+            f"{'; and other causes' if len(causes) > 1 else ''}) → {where}",
             soft_wrap=True,
         )
     if left > 0:
         console.print(f"  Not fetched yet: {left:,} IDs.")
     if state.failures or left > 0:
-        console.print(
-            f"  To finish: wecom-async schedules fetch --ids {options.ids_source} "
-            f"--out {options.out} --resume",
-            soft_wrap=True,
-        )
-    if reports:
-        console.print("  Report files: " + ", ".join(reports), soft_wrap=True)
+        if out.regular:
+            console.print(
+                f"  To finish: wecom-async schedules fetch --ids {options.ids_source} "
+                f"--out {options.out} --resume",
+                soft_wrap=True,
+            )
+        else:
+            console.print(
+                "  To finish: fetch again into a regular file (only a file can be resumed).",
+                soft_wrap=True,
+            )
+    if reports.written:
+        console.print("  Report files: " + ", ".join(reports.written), soft_wrap=True)
+    shown = set()
+    for kind, problem in reports.problems.items():
+        listed = bool(state.missing if kind == "missing" else state.failures)
+        if problem not in shown and (listed or out.regular):
+            console.print(f"  [{'red' if out.regular else 'yellow'}]{problem}[/]", soft_wrap=True)
+            shown.add(problem)
+        unwritten = unwritten or (listed and out.regular)
     if state.signal is not None:
         return 128 + state.signal
+    if isinstance(state.aborted, OSError):
+        raise CLIError(
+            f"cannot write {options.out}: {state.aborted.strerror or state.aborted} — the lines "
+            "written before are whole"
+            + ("; rerun with --resume once that is fixed" if out.regular else ""),
+            EXIT_ERROR,
+        )
     if state.aborted is not None:
         raise CLIError(conn.scrub(describe_error(state.aborted, conn)), EXIT_ERROR)
     if state.failures:
         return EXIT_FAILED
     if state.missing and not options.allow_missing:
         return EXIT_MISSING
+    if unwritten:
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -26,6 +26,8 @@ class RequestRecord:
       flight and for answers without JSON (HTTP error page, dropped before handling, 404).
     * ``http_status``: the HTTP status answered; ``None`` while in flight or when dropped.
     * ``dropped``: the connection was closed without an answer.
+    * ``client_gone``: the client closed the connection before the request was read whole
+      (nothing was answered).
     * ``faults``: labels of the injected faults that hit this call (see ``Faults.fired``).
     """
 
@@ -38,8 +40,9 @@ class RequestRecord:
     http_status: int | None = None
     dropped: bool = False
     faults: tuple[str, ...] = ()
+    client_gone: bool = False
 
     @property
     def done(self) -> bool:
-        """Whether the call was answered (or dropped)."""
-        return self.dropped or self.http_status is not None
+        """Whether the call was answered (or dropped, or its client went away)."""
+        return self.dropped or self.client_gone or self.http_status is not None

@@ -347,6 +347,16 @@ class FakeWeCom:
                 self._peak[key] = n
         try:
             return await self._process(request, record, is_gettoken, over_limit)
+        except web.HTTPException as exc:
+            # aiohttp's own answer, such as 413 for a body over client_max_size (request.read)
+            record.http_status = exc.status
+            raise
+        except ConnectionResetError:
+            # The client went away before its answer (aiohttp: "Connection lost" while the body
+            # was awaited): a normal event, not a server error to log with a traceback. The
+            # response returned is never sent (aiohttp sees the closed connection).
+            record.client_gone = True
+            return web.Response(status=204)
         except Exception:
             record.http_status = 500  # a bug in a handler: aiohttp answers 500 and logs it
             raise
