@@ -146,8 +146,9 @@ class CallbackDispatcher:
         if not self._tasks:
             return
         _, still = await asyncio.wait(list(self._tasks), timeout=timeout)
-        for task in still:
-            event = self._tasks[task]
+        for task, event in list(self._tasks.items()):  # in arrival order
+            if task not in still:
+                continue
             task.cancel()
             self._fail(event, asyncio.CancelledError("receiver closed"), "still pending at close")
         if still:
