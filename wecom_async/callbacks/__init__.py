@@ -34,16 +34,22 @@ from ._events import (
     build_event_xml,
     parse_event,
 )
+from ._feed import (
+    CalendarChange,
+    FeedClosedError,
+    FeedStats,
+    ScheduleChange,
+    ScheduleChangeFeed,
+    reconcile,
+)
 from ._sansio import CallbackReceiver, CallbackResponse
 from ._xml import MAX_BODY_BYTES
-
-# --- change feed (feed helper) ---
-# --- end change feed ---
 
 __all__ = [
     "CALLBACK_DISPATCHER",
     "CALLBACK_RECEIVER",
     "MAX_BODY_BYTES",
+    "CalendarChange",
     "CalendarDeleted",
     "CalendarEvent",
     "CalendarModified",
@@ -57,7 +63,11 @@ __all__ = [
     "CallbackVerificationError",
     "EventHandler",
     "FailedDelivery",
+    "FeedClosedError",
+    "FeedStats",
     "ScheduleAdded",
+    "ScheduleChange",
+    "ScheduleChangeFeed",
     "ScheduleDeleted",
     "ScheduleEvent",
     "ScheduleModified",
@@ -66,6 +76,5 @@ __all__ = [
     "build_event_xml",
     "callback_app",
     "parse_event",
-    # --- change feed (feed helper) ---
-    # --- end change feed ---
+    "reconcile",
 ]
