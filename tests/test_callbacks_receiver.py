@@ -366,3 +366,81 @@ def test_fastapi_mount(crypto: CallbackCrypto) -> None:
         (modified(n) for n in range(5)), key=lambda e: str(e)
     )
     assert list(callbacks.dispatcher.failed) == []
+
+
+async def test_aiohttp_cleanup_drains_then_keeps_the_unfinished(crypto: CallbackCrypto) -> None:
+    finished: list[CallbackEvent] = []
+
+    async def takes_a_while(event: CallbackEvent) -> None:
+        await asyncio.sleep(0.2)
+        finished.append(event)
+
+    app = callback_app(crypto, takes_a_while)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        assert (await post(session, url, *request_for(crypto, modified(1))))[0] == 200
+        assert finished == []
+    assert finished == [modified(1)]  # the cleanup waited for it
+    assert app[CALLBACK_DISPATCHER].closed
+
+    never = asyncio.Event()
+
+    async def stuck(event: CallbackEvent) -> None:
+        await never.wait()
+
+    app = callback_app(crypto, stuck, drain_timeout=0)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        assert (await post(session, url, *request_for(crypto, modified(2))))[0] == 200
+    assert [f.event for f in app[CALLBACK_DISPATCHER].failed] == [modified(2)]
+    assert app[CALLBACK_DISPATCHER].pending == 0
+
+
+async def test_asgi_protocol_directly(crypto: CallbackCrypto) -> None:
+    """Raw ASGI: the body is read no further than the limit; lifespan shutdown drains."""
+    got: list[CallbackEvent] = []
+
+    async def handler(event: CallbackEvent) -> None:
+        await asyncio.sleep(0.01)
+        got.append(event)
+
+    app = CallbackASGIApp(crypto, handler)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    reads = 0
+
+    async def endless_body() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        assert reads < 1000, "kept reading past the limit"
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+
+    query, body = request_for(crypto, modified(1))
+    scope = {"type": "http", "method": "POST", "query_string": b"", "headers": []}
+    await app(scope, endless_body, send)
+    assert sent[0]["status"] == 413
+    assert reads == 65  # 65 KiB read: one chunk past the 64 KiB limit, then it stopped
+
+    chunks = [body[:100], body[100:]]
+
+    async def two_chunks() -> dict[str, Any]:
+        chunk = chunks.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    sent.clear()
+    qs = "&".join(f"{k}={v}" for k, v in query.items()).encode()
+    await app({**scope, "query_string": qs}, two_chunks, send)
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"success")
+    assert (b"content-length", b"7") in sent[0]["headers"]
+
+    lifespan = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+    async def lifespan_receive() -> dict[str, Any]:
+        return lifespan.pop(0)
+
+    sent.clear()
+    await app({"type": "lifespan"}, lifespan_receive, send)
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert got == [modified(1)]  # the shutdown waited for the handler
+    assert app.dispatcher.closed
