@@ -213,6 +213,17 @@ async def test_dispatcher_bounds_in_flight_and_close_keeps_the_unfinished() -> N
     assert not dispatcher.submit(modified(4))  # closed
 
 
+async def test_dispatcher_keeps_an_event_whose_handler_was_cancelled() -> None:
+    async def cancelled(event: CallbackEvent) -> None:
+        raise asyncio.CancelledError  # e.g. a timeout inside the handler that escaped
+
+    dispatcher = CallbackDispatcher(cancelled)
+    assert dispatcher.submit(modified(1))
+    await dispatcher.drain()
+    assert [f.event for f in dispatcher.failed] == [modified(1)]
+    assert dispatcher.delivered == 0
+
+
 # --- aiohttp, on a real loopback server ----------------------------------------------------
 
 

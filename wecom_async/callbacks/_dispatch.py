@@ -76,6 +76,7 @@ class CallbackDispatcher:
         self.max_pending = max_pending
         self._sleep = sleep
         self._tasks: dict[asyncio.Task[None], CallbackEvent] = {}
+        self._cancelled_at_close: set[asyncio.Task[None]] = set()
         self._closed = False
         #: Deliveries that failed every attempt, oldest first (bounded by ``max_failed``).
         self.failed: deque[FailedDelivery] = deque(maxlen=max_failed)
@@ -100,7 +101,7 @@ class CallbackDispatcher:
             return False
         task = asyncio.get_running_loop().create_task(self._deliver(event))
         self._tasks[task] = event
-        task.add_done_callback(self._tasks.pop)
+        task.add_done_callback(self._done)
         return True
 
     async def _deliver(self, event: CallbackEvent) -> None:
@@ -128,6 +129,14 @@ class CallbackDispatcher:
                 self.delivered += 1
                 return
 
+    def _done(self, task: asyncio.Task[None]) -> None:
+        event = self._tasks.pop(task)
+        if task in self._cancelled_at_close:
+            self._cancelled_at_close.discard(task)
+        elif task.cancelled():
+            # A CancelledError from the handler itself (we did not cancel it): not delivered.
+            self._fail(event, asyncio.CancelledError("handler cancelled"), "handler cancelled")
+
     def _fail(self, event: CallbackEvent, error: BaseException, why: str) -> None:
         logger.error("callback event NOT delivered (%s): %r", why, event, exc_info=error)
         self.failed.append(FailedDelivery(event, error))
@@ -149,6 +158,7 @@ class CallbackDispatcher:
         for task, event in list(self._tasks.items()):  # in arrival order
             if task not in still:
                 continue
+            self._cancelled_at_close.add(task)
             task.cancel()
             self._fail(event, asyncio.CancelledError("receiver closed"), "still pending at close")
         if still:
