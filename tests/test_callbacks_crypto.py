@@ -86,6 +86,46 @@ def pkcs7(data: bytes, block: int = 32) -> bytes:
     return data + bytes([pad]) * pad
 
 
+# --- WeCom's published vectors (the WXBizMsgCrypt samples, with the key above) --------------
+
+SAMPLE_ECHOSTR = (
+    "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+)
+SAMPLE_ENCRYPT = (
+    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj9"
+    "11L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DO"
+    "dnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03"
+    "v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6Bp"
+    "NelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
+)
+
+
+def test_published_vectors(ours: CallbackCrypto) -> None:
+    echo = ours.verify_url(
+        msg_signature="5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
+        timestamp="1409659589",
+        nonce="263014780",
+        echostr=SAMPLE_ECHOSTR,
+    )
+    assert echo == "1616140317555161061"
+    body = (
+        "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>"
+        f"<Encrypt><![CDATA[{SAMPLE_ENCRYPT}]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
+    ).encode()
+    inner = ours.decrypt(
+        msg_signature="477715d11cdb4164915debcba66cb864d751f3e6",
+        timestamp="1409659813",
+        nonce="1372623149",
+        body=body,
+    )
+    assert inner == (
+        b"<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n"
+        b"<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n"
+        b"<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n"
+        b"<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>"
+    )
+
+
 # --- against wechatpy ----------------------------------------------------------------------
 
 
