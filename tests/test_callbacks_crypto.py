@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
 from wecom_async import CallbackPayloadError, CallbackVerificationError, ValidationError
@@ -156,13 +156,12 @@ def test_wechatpy_encrypt_is_decrypted_by_ours(ours: CallbackCrypto, theirs: WeC
 
 def test_verify_url_both_ways(ours: CallbackCrypto, theirs: WeChatCrypto) -> None:
     query = ours.encrypt_echostr("5927782489442352469", timestamp="1409659589", nonce="263014780")
-    assert theirs.check_signature(
+    echo = theirs.check_signature(
         query["msg_signature"], "1409659589", "263014780", query["echostr"]
-    ) == ("5927782489442352469")
+    )
+    assert echo == "5927782489442352469"
     assert ours.verify_url(**query) == "5927782489442352469"
     # wechatpy's sealed echostr (what WeCom sends) verified by ours.
-    from wechatpy.enterprise.crypto import PrpCrypto
-
     echostr = PrpCrypto(base64.b64decode(KEY + "=")).encrypt("echo-ß", CORP).decode()
     sig = signature(TOKEN, "1", "2", echostr)
     assert ours.verify_url(msg_signature=sig, timestamp="1", nonce="2", echostr=echostr) == "echo-ß"
@@ -183,15 +182,14 @@ def test_padding_is_to_32_like_wecom(ours: CallbackCrypto) -> None:
 
 def test_tampered_signature(ours: CallbackCrypto) -> None:
     query, body = ours.encrypt_request(INNER, timestamp="1", nonce="2")
+    last = "0" if query["msg_signature"][-1] != "0" else "1"
     for bad in (
-        {**query, "msg_signature": query["msg_signature"][:-1] + "0"},
+        {**query, "msg_signature": query["msg_signature"][:-1] + last},
         {**query, "timestamp": "3"},
         {**query, "nonce": "x"},
         {**query, "msg_signature": "ü" * 40},
         {**query, "msg_signature": ""},
     ):
-        if bad["msg_signature"] == query["msg_signature"] and bad == query:
-            continue
         with pytest.raises(CallbackVerificationError, match="msg_signature"):
             ours.decrypt(body=body, **bad)
     # a tampered ciphertext no longer matches the signature either
@@ -201,7 +199,7 @@ def test_tampered_signature(ours: CallbackCrypto) -> None:
         ours.decrypt(body=body.replace(encrypted.encode(), flipped.encode()), **query)
 
 
-def test_wrong_receive_id(ours: CallbackCrypto, theirs: WeChatCrypto) -> None:
+def test_wrong_receive_id(ours: CallbackCrypto) -> None:
     other = CallbackCrypto(token=TOKEN, encoding_aes_key=KEY, receive_id="ww-other-corp")
     query, body = other.encrypt_request(INNER, timestamp="1", nonce="2")
     with pytest.raises(CallbackVerificationError, match="receive_id"):
