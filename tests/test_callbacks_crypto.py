@@ -356,7 +356,7 @@ def test_secrets_never_shown(ours: CallbackCrypto) -> None:
 
 def test_import_is_lazy_and_the_extra_is_named() -> None:
     code = (
-        "import sys, wecom_async\n"
+        "import sys, wecom_async, wecom_async.testing, wecom_async.cli\n"
         "assert 'cryptography' not in sys.modules, 'imported eagerly'\n"
         "assert 'wecom_async.callbacks' not in sys.modules\n"
         "sys.modules['cryptography'] = None  # as if the extra were not installed\n"
