@@ -69,6 +69,14 @@ def test_core_verifies_the_url(crypto: CallbackCrypto) -> None:
     bad = receiver.handle("GET", {**query, "msg_signature": "0" * 40}, b"")
     assert (bad.status, bad.events) == (403, ())
     assert b"1616140317555161061" not in bad.body
+    # a '+' of the base64 echostr that a query decoder turned into a space still verifies
+    for n in range(200):
+        query = crypto.encrypt_echostr(f"echo {n}", timestamp="1", nonce="2")
+        if "+" in query["echostr"]:
+            break
+    assert "+" in query["echostr"]
+    spaced = {**query, "echostr": query["echostr"].replace("+", " ")}
+    assert receiver.handle("GET", spaced, b"").body == f"echo {n}".encode()
     missing = receiver.handle("GET", {k: v for k, v in query.items() if k != "echostr"}, b"")
     assert (missing.status, missing.body) == (400, b"missing query parameter(s): echostr")
 

@@ -129,8 +129,11 @@ class CallbackCrypto:
     def verify_url(self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """The URL-verification GET: check the signature, return the decrypted ``echostr``.
 
-        Answer the GET with exactly this text (HTTP 200) and WeCom accepts the URL.
+        Answer the GET with exactly this text (HTTP 200) and WeCom accepts the URL. A space in
+        ``echostr`` is read as ``+``: base64 has no spaces, so one can only be a ``+`` that a
+        query-string decoder turned into a space.
         """
+        echostr = echostr.replace(" ", "+")
         self._check_signature(msg_signature, timestamp, nonce, echostr)
         message = self._open(echostr)
         try:
