@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,10 @@ def seed(fake: FakeWeCom, count: int, *, cal_id: str | None = None, **extra: obj
         }
         for i in range(count)
     )
+
+
+def common_fields(fake: FakeWeCom) -> dict[str, Any]:
+    return {"to_user_name": fake.corp_id, "from_user_name": "sys", "create_time": T0}
 
 
 def modified(fake: FakeWeCom, schedule_id: str, *, create_time: int = T0) -> ScheduleModified:
@@ -292,3 +297,46 @@ async def test_reconcile_is_resumable_with_offsets(fake: FakeWeCom, client: WeCo
         changes = await drain(feed)
     assert [c.schedule_id for c in changes] == added
     assert feed.stats.reconciled == 2
+
+
+async def test_abandon_returns_everything_not_yielded(
+    fake: FakeWeCom, feed: ScheduleChangeFeed
+) -> None:
+    ids = seed(fake, 4)
+    fake.faults.latency(5, path=GET)
+    for schedule_id in ids[:2]:
+        await feed.put(modified(fake, schedule_id))
+    feed.flush()
+    consumer = asyncio.ensure_future(collect(feed, 1))
+    for _ in range(2000):
+        if fake.in_flight(GET):
+            break
+        await asyncio.sleep(0.005)
+    for schedule_id in ids[2:]:
+        await feed.put(modified(fake, schedule_id))  # waiting for their window
+    await feed.put(CalendarDeleted(cal_id="cal-z", **common_fields(fake)))
+    consumer.cancel()  # in the middle of the fetch of ids[:2]
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    left = await feed.abandon()
+    assert CalendarChange("cal-z", "deleted") in left
+    failed = only_schedules([c for c in left if isinstance(c, ScheduleChange)])
+    assert sorted(c.schedule_id for c in failed) == sorted(ids)
+    assert {c.kind for c in failed} == {"failed"}
+    assert all(isinstance(c.error, FeedClosedError) for c in failed)
+    assert feed.pending == 0
+    with pytest.raises(FeedClosedError):
+        await feed.put(modified(fake, ids[0]))
+
+
+async def test_abandon_after_leaving_the_loop_mid_batch(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    ids = seed(fake, 3)
+    async with ScheduleChangeFeed(client, debounce=3600, chunk_size=1, concurrency=1) as feed:
+        for schedule_id in ids:
+            await feed.put(modified(fake, schedule_id))
+        feed.flush()
+        [first] = await collect(feed, 1)  # the loop is left inside the batch
+        left = only_schedules(await feed.abandon())
+    assert sorted([first.schedule_id] + [c.schedule_id for c in left]) == sorted(ids)

@@ -292,6 +292,31 @@ class ScheduleChangeFeed:
         self._wake.set()
         self._space.set()
 
+    async def abandon(self) -> list[Change]:
+        """Stop at once: close, and return what was not yielded instead of fetching it.
+
+        Each schedule ID still waiting comes back as a ``"failed"`` change (``error`` is a
+        :class:`FeedClosedError`), each calendar as its :class:`CalendarChange`, so that the
+        caller can record them (e.g. fetch them at the next start). Call it once nothing
+        iterates the feed (cancel the task that did first).
+        """
+        self.close()
+        if self._generator is not None:
+            await self._generator.aclose()  # a batch being fetched goes back to the pending IDs
+        error = FeedClosedError("abandoned before it was fetched")
+        left: list[Change] = list(self._ready)
+        left += [CalendarChange(cal_id, kind) for cal_id, (_, kind) in self._calendars.items()]
+        ids = {**{i: cal_id for i, (_, cal_id) in self._pending.items()}, **self._retrying}
+        left += [ScheduleChange(i, cal_id, "failed", error=error) for i, cal_id in ids.items()]
+        self.stats.failed += len(ids)
+        self._ready.clear()
+        self._calendars.clear()
+        self._pending.clear()
+        self._retrying.clear()
+        self._retry_heap.clear()
+        self._attempts.clear()
+        return left
+
     async def __aenter__(self) -> ScheduleChangeFeed:
         return self
 
