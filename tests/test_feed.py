@@ -333,7 +333,7 @@ async def test_abandon_after_leaving_the_loop_mid_batch(
     fake: FakeWeCom, client: WeComClient
 ) -> None:
     ids = seed(fake, 3)
-    async with ScheduleChangeFeed(client, debounce=3600, chunk_size=1, concurrency=1) as feed:
+    async with ScheduleChangeFeed(client, debounce=3600, chunk_size=1, concurrency=2) as feed:
         for schedule_id in ids:
             await feed.put(modified(fake, schedule_id))
         feed.flush()
