@@ -201,6 +201,30 @@ async def test_dispatcher_retries_then_keeps_the_failed_event(
     assert "schedule_id='s2'" in errors[0].getMessage()
 
 
+async def test_dispatcher_failed_events_can_be_retried() -> None:
+    down = True
+    delivered: list[CallbackEvent] = []
+
+    async def store(event: CallbackEvent) -> None:
+        if down:
+            raise ConnectionError("database down")
+        delivered.append(event)
+
+    dispatcher = CallbackDispatcher(store, retries=1, sleep=RecordingSleep(), max_pending=2)
+    for n in range(3):
+        assert dispatcher.submit(modified(n))
+        await dispatcher.drain()
+    assert [f.event for f in dispatcher.failed] == [modified(0), modified(1), modified(2)]
+    down = False
+    assert dispatcher.retry_failed() == 2  # max_pending=2: the third stays kept
+    assert [f.event for f in dispatcher.failed] == [modified(2)]
+    await dispatcher.drain()
+    assert dispatcher.retry_failed() == 1
+    await dispatcher.drain()
+    assert delivered == [modified(0), modified(1), modified(2)]
+    assert list(dispatcher.failed) == []
+
+
 async def test_dispatcher_bounds_in_flight_and_close_keeps_the_unfinished() -> None:
     release = asyncio.Event()
     seen: list[CallbackEvent] = []

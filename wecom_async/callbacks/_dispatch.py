@@ -141,6 +141,17 @@ class CallbackDispatcher:
         logger.error("callback event NOT delivered (%s): %r", why, event, exc_info=error)
         self.failed.append(FailedDelivery(event, error))
 
+    def retry_failed(self) -> int:
+        """Submit the events in :attr:`failed` again, oldest first; how many were resubmitted.
+
+        Those that do not fit (``max_pending``, or closed) stay in :attr:`failed`.
+        """
+        resubmitted = 0
+        while self.failed and self.submit(self.failed[0].event):
+            self.failed.popleft()
+            resubmitted += 1
+        return resubmitted
+
     async def drain(self) -> None:
         """Wait until no event is in flight (including those submitted meanwhile)."""
         while self._tasks:
