@@ -17,7 +17,7 @@ import os
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..errors import CallbackVerificationError, Problem, ValidationError
-from ._xml import MAX_BODY_BYTES, parse_fields
+from ._xml import MAX_BODY_BYTES, cdata, parse_fields
 
 __all__ = ["CallbackCrypto"]
 
@@ -26,11 +26,6 @@ _BLOCK = 32
 _RANDOM_PREFIX = 16
 _KEY_CHARS = 43
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def _cdata(text: str) -> str:
-    """``text`` as CDATA, split where it contains ``]]>``."""
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 class CallbackCrypto:
@@ -180,11 +175,11 @@ class CallbackCrypto:
         encrypted = self._seal(xml)
         signature = self.sign(timestamp=timestamp, nonce=nonce, encrypted=encrypted)
         body = (
-            f"<xml><ToUserName>{_cdata(self.receive_id)}</ToUserName>"
-            f"<Encrypt>{_cdata(encrypted)}</Encrypt>"
-            f"<MsgSignature>{_cdata(signature)}</MsgSignature>"
-            f"<TimeStamp>{_cdata(timestamp)}</TimeStamp>"
-            f"<Nonce>{_cdata(nonce)}</Nonce></xml>"
+            f"<xml><ToUserName>{cdata(self.receive_id)}</ToUserName>"
+            f"<Encrypt>{cdata(encrypted)}</Encrypt>"
+            f"<MsgSignature>{cdata(signature)}</MsgSignature>"
+            f"<TimeStamp>{cdata(timestamp)}</TimeStamp>"
+            f"<Nonce>{cdata(nonce)}</Nonce></xml>"
         ).encode()
         return signature, body
 

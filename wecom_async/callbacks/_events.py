@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import attrs
 
-from ._xml import MAX_BODY_BYTES, parse_fields
+from ._xml import MAX_BODY_BYTES, cdata, parse_fields
 
 __all__ = [
     "CalendarDeleted",
@@ -216,10 +216,6 @@ def parse_event(xml: bytes) -> CallbackEvent:
     )
 
 
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
 def build_event_xml(event: CallbackEvent) -> bytes:
     """The decrypted XML WeCom sends for ``event`` (for fake servers and receiver tests).
 
@@ -229,14 +225,14 @@ def build_event_xml(event: CallbackEvent) -> bytes:
     if isinstance(event, UnknownEvent):
         return event.xml
     parts = [
-        f"<ToUserName>{_cdata(event.to_user_name)}</ToUserName>",
-        f"<FromUserName>{_cdata(event.from_user_name)}</FromUserName>",
+        f"<ToUserName>{cdata(event.to_user_name)}</ToUserName>",
+        f"<FromUserName>{cdata(event.from_user_name)}</FromUserName>",
         f"<CreateTime>{event.create_time}</CreateTime>",
         "<MsgType><![CDATA[event]]></MsgType>",
-        f"<Event>{_cdata(event.event)}</Event>",
+        f"<Event>{cdata(event.event)}</Event>",
     ]
     if isinstance(event, CalendarEvent):
-        parts.append(f"<CalId>{_cdata(event.cal_id)}</CalId>")
+        parts.append(f"<CalId>{cdata(event.cal_id)}</CalId>")
     if isinstance(event, ScheduleEvent):
-        parts.append(f"<ScheduleId>{_cdata(event.schedule_id)}</ScheduleId>")
+        parts.append(f"<ScheduleId>{cdata(event.schedule_id)}</ScheduleId>")
     return ("<xml>" + "".join(parts) + "</xml>").encode("utf-8")

@@ -18,12 +18,17 @@ from xml.parsers import expat
 
 from ..errors import CallbackPayloadError
 
-__all__ = ["MAX_BODY_BYTES", "parse_fields"]
+__all__ = ["MAX_BODY_BYTES", "cdata", "parse_fields"]
 
 #: The largest callback body read (WeCom's callbacks are well under 2 KiB).
 MAX_BODY_BYTES = 64 * 1024
 #: The deepest element nesting accepted (WeCom's events nest two or three levels).
 MAX_DEPTH = 16
+
+
+def cdata(text: str) -> str:
+    """``text`` as an XML CDATA section (split where it contains ``]]>``)."""
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _refuse_dtd(*_: object) -> NoReturn:
