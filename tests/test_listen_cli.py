@@ -161,3 +161,26 @@ async def test_missing_callback_settings_are_named(fake: FakeWeCom, tmp_path: Pa
     assert result.code == 2
     assert "encoding_aes_key" in result.err
     no_secret(result, fake)
+
+
+async def test_reconcile_lists_what_callbacks_never_report(fake: FakeWeCom, tmp_path: Path) -> None:
+    cal_id = fake.default_cal_id()
+    # Stored directly: as schedules people add to the app's calendar, they send no callback.
+    live = fake.seed_schedules([{"start_time": T0, "end_time": T0 + 60, "cal_id": cal_id}] * 3)
+    [cancelled] = fake.seed_schedules(
+        [{"start_time": T0, "end_time": T0 + 60, "cal_id": cal_id, "status": 1}]
+    )
+    out = tmp_path / "changes.jsonl"
+    proc = await start(
+        "listen", "--port", "0", "--out", str(out), "--reconcile", cal_id, "-q", env=env(fake)
+    )
+    await listening(proc)
+    await wait_until(out, lambda lines: len(lines) == 4, proc)
+    proc.send_signal(signal.SIGTERM)
+    result = await finish(proc)
+    assert result.code == 0, result.err
+    lines = changes(out)
+    assert [(c["schedule_id"], c["kind"]) for c in lines] == [(i, "upserted") for i in live] + [
+        (cancelled, "deleted")
+    ]
+    assert fake.calls("oa/schedule/get") == 0  # the listing has the whole schedules

@@ -32,6 +32,7 @@ import click
 import orjson
 from rich.console import Console
 
+from .. import WeComError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,6 +40,7 @@ from ._common import (
     CLIError,
     Connection,
     api_options,
+    describe_error,
     run,
     stderr_console,
 )
@@ -67,6 +69,8 @@ class ListenOptions:
     resume: bool
     overwrite: bool
     debounce: float
+    reconcile: tuple[str, ...]
+    reconcile_every: float
     quiet: bool
 
 
@@ -197,6 +201,26 @@ async def _tick(
         display.update(state, feed)
 
 
+async def _reconcile(
+    feed: ScheduleChangeFeed, options: ListenOptions, conn: Connection, console: Console
+) -> None:
+    """Re-list the calendars into the feed now and every ``reconcile_every`` seconds."""
+    from ..callbacks import FeedClosedError
+
+    while True:
+        try:
+            await feed.reconcile(options.reconcile)
+        except FeedClosedError:
+            return
+        except WeComError as exc:
+            console.print(
+                f"[yellow]Reconcile failed[/]: {conn.scrub(describe_error(exc, conn))}; "
+                f"next try in {options.reconcile_every:,.0f} s",
+                soft_wrap=True,
+            )
+        await asyncio.sleep(options.reconcile_every)
+
+
 async def _stop_receiving(runner: web.AppRunner, feed: ScheduleChangeFeed) -> None:
     """Stop the server, hand the events it received to the feed, then close the feed."""
     await runner.cleanup()
@@ -231,6 +255,7 @@ async def _serve(
         installed: list[int] = []
         display = _Display(console, options.quiet)
         ticker: asyncio.Future[None] | None = None
+        reconciler: asyncio.Future[None] | None = None
         try:
             try:
                 await web.TCPSite(runner, options.host, options.port).start()
@@ -259,6 +284,8 @@ async def _serve(
             )
             display.start()
             ticker = asyncio.ensure_future(_tick(feed, out, state, display))
+            if options.reconcile:
+                reconciler = asyncio.ensure_future(_reconcile(feed, options, conn, console))
             try:
                 await consumer
             except asyncio.CancelledError:
@@ -280,10 +307,11 @@ async def _serve(
         finally:
             for installed_signal in installed:
                 loop.remove_signal_handler(installed_signal)
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+            for task in (ticker, reconciler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             display.stop()
             if stopping is not None:
                 stopping.cancel()
@@ -379,6 +407,22 @@ def listen(conn: Connection, options: ListenOptions) -> int:
     help="How long a changed schedule waits for more events before it is fetched (keep it at "
     "1 s or more: WeCom's event times have a one-second resolution).",
 )
+@click.option(
+    "--reconcile",
+    "reconcile",
+    multiple=True,
+    metavar="CAL_ID",
+    help="Also re-list this calendar (repeatable; calendars this app created) at the start and "
+    "every --reconcile-every seconds: WeCom sends no callback for schedules people add to it.",
+)
+@click.option(
+    "--reconcile-every",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between two re-lists of the --reconcile calendars.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No live count; the final report still shows.")
 @api_options
 def listen_command(conn: Connection, token: str | None, aes_key: str | None, **params: Any) -> int:
@@ -390,8 +434,8 @@ def listen_command(conn: Connection, token: str | None, aes_key: str | None, **p
     "schedule", "at"}; calendar events as {"type": "calendar", "kind": "modified"|"deleted",
     "cal_id", "at"}. Ctrl-C or SIGTERM stops taking callbacks and writes what is pending
     (twice: at once, pending IDs written as "failed"). Exit code: 0, or 3 if some schedules
-    could not be fetched. WeCom only reports schedules this app created: pair it with a
-    periodic `schedules list` of your calendars. Needs the callbacks extra.
+    could not be fetched. WeCom only reports schedules this app created: pair it with
+    --reconcile CAL_ID, a periodic re-list of your calendars. Needs the callbacks extra.
     """
     if not token:
         raise CLIError("no callback token: set WECOM_CALLBACK_TOKEN (or pass --token)", EXIT_USAGE)
