@@ -127,7 +127,7 @@ async def test_each_change_through_the_api_posts_its_event(
 async def test_delivery_does_not_delay_the_api_answer(
     fake: FakeWeCom, client: WeComClient, receiver: Receiver
 ) -> None:
-    receiver.delay = 0.5
+    receiver.delay = 1.0
     fake.subscribe_callbacks(receiver.url, token=TOKEN, encoding_aes_key=AES_KEY)
     await client.schedules.add(start_time=T0, end_time=T0 + 3600)
     assert fake.callbacks.pending == 1  # answered while the delivery is still running

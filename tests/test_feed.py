@@ -140,10 +140,10 @@ async def test_event_during_the_fetch_fetches_again(
     feed.flush()
     changes = asyncio.ensure_future(collect(feed, 2))
     for _ in range(2000):
-        if fake.in_flight(GET):
+        if fake.answered(0, GET):  # read, and its answer is held back
             break
         await asyncio.sleep(0.005)
-    # The state read by the call in flight may predate this change: a new window opens.
+    # The state read by the call in flight predates this change: a new window opens.
     record.data["summary"] = "changed during the fetch"
     await feed.put(modified(fake, schedule_id))
     assert feed.stats.folded == 0
