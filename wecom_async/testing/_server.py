@@ -249,7 +249,8 @@ class FakeWeCom:
         *retry_delay* seconds apart (with the fake's *sleep*), then recorded in the returned
         subscription's ``failures``. Faults: *duplicate* (probability that an event is
         delivered twice), *max_delay* (random delay before an event's first attempt, which
-        reorders events). Needs the ``callbacks`` extra (``cryptography``). See
+        reorders events). One subscription per corp: subscribing again replaces it. Needs the
+        ``callbacks`` extra (``cryptography``). See
         :mod:`wecom_async.testing._callbacks` for which call sends which event.
         """
         return self.callbacks.subscribe(
