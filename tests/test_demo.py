@@ -4,7 +4,9 @@ as ``wecom-async demo``)."""
 from __future__ import annotations
 
 import io
+import sys
 
+import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
@@ -28,6 +30,18 @@ async def test_demo_fetches_everything_it_created() -> None:
     assert "Schedules fetched   2,420" in text
     assert "A sample schedule" in text
     assert "By calendar" in text
+    # The callbacks step: two schedules changed through the API, each event sent twice.
+    assert result.callback_changes == ("upserted", "deleted")
+    assert "6 encrypted POSTs" in text
+    assert "2 changes fetched with 1 schedule/get call" in text
+
+
+async def test_demo_without_the_callbacks_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "wecom_async.callbacks", None)  # as if not installable
+    out = io.StringIO()
+    result = await run_demo(schedules=50, added=2, latency=0.0, console=Console(file=out))
+    assert result.callback_changes == ()
+    assert "pip install 'wecom-async[callbacks]'" in out.getvalue()
 
 
 def test_demo_dataset_is_realistic_and_deterministic() -> None:

@@ -13,6 +13,7 @@ Only the public API is used. :func:`demo_dataset` also feeds ``wecom-async fake-
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import time
 from collections import Counter
@@ -371,6 +372,8 @@ class DemoResult:
     chunks: int
     failed_ids: int
     seconds: float
+    #: The kinds of the changes the callbacks step received (empty without the callbacks extra).
+    callback_changes: tuple[str, ...] = ()
 
 
 #: Injected on schedule/get: latency like a real round trip to WeCom, and three failures that
@@ -436,8 +439,62 @@ async def run_demo(
             result = await _bulk_fetch(client, ids, console)
             # The calendars' names, as any app would read them: through the API.
             named = {c.cal_id: c.summary for c in await client.calendars.get(list(names))}
+            fake.faults.clear()
+            changes = await _callbacks_step(fake, client, created[:2], console)
     _summary_table(console, result, {**names, **named})
-    return result.outcome
+    return attrs.evolve(result.outcome, callback_changes=changes)
+
+
+async def _callbacks_step(
+    fake: FakeWeCom, client: WeComClient, ids: list[str], console: Console
+) -> tuple[str, ...]:
+    """Changes flowing through: the fake's encrypted callbacks → a receiver → the change feed."""
+    try:
+        from .callbacks import CallbackCrypto, ScheduleChange, ScheduleChangeFeed, callback_app
+    except ImportError:  # the callbacks extra (cryptography) is not installed
+        console.print(
+            " [yellow]•[/] Callbacks step skipped: pip install 'wecom-async\\[callbacks]' to see "
+            "WeCom's change events turned into fetched schedules"
+        )
+        return ()
+    from aiohttp import web
+
+    token, aes_key = "demo-token", base64.b64encode(bytes(range(32))).decode().rstrip("=")
+    crypto = CallbackCrypto(token=token, encoding_aes_key=aes_key, receive_id=fake.corp_id)
+    feed = ScheduleChangeFeed(client, debounce=3600)  # the window is ended below, by flush()
+    runner = web.AppRunner(callback_app(crypto, feed.put), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/wecom/callback"
+        subscription = fake.subscribe_callbacks(
+            url, token=token, encoding_aes_key=aes_key, duplicate=1.0
+        )
+        for summary in ("周会 moved to 15:00", "周会 moved to 16:00"):
+            await client.schedules.patch(ids[0], summary=summary)
+        await client.schedules.delete(ids[1])
+        await fake.drain_callbacks()
+        await runner.cleanup()  # every event received is in the feed now
+        feed.flush()
+        changes: list[ScheduleChange] = []
+        async for change in feed:
+            assert isinstance(change, ScheduleChange)
+            changes.append(change)
+            if len(changes) == len(ids):
+                break
+    finally:
+        await runner.cleanup()
+    stats = subscription.stats
+    console.print(
+        f" [green]✓[/] Callbacks: {stats.events} changes made through the API → {stats.posts} "
+        f"encrypted POSTs (each sent twice, as WeCom may) → "
+        f"receiver → change feed: {len(changes)} changes fetched with "
+        f"{feed.stats.fetch_calls} schedule/get call"
+    )
+    for change in changes:
+        what = change.schedule.summary if change.schedule is not None else ""
+        console.print(f"     {change.kind:<8} {change.schedule_id}  {what}")
+    return tuple(change.kind for change in sorted(changes, key=lambda c: ids.index(c.schedule_id)))
 
 
 async def _add_one(

@@ -20,9 +20,12 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AccessTokenError",
+    "CallbackPayloadError",
+    "CallbackVerificationError",
     "ClientClosedError",
     "ConcurrencyLimitError",
     "DataVersionConflictError",
+    "ExtraNotInstalledError",
     "FrequencyLimitError",
     "HTTPStatusError",
     "InvalidCredentialsError",
@@ -322,6 +325,24 @@ class ResponseTooLargeError(ResponseDecodeError):
         return (_rebuild, (type(self), (self.limit,), {"path": self.path}))
 
 
+# --- callbacks (wecom_async.callbacks) ---------------------------------------------------------
+
+
+class CallbackVerificationError(WeComError):
+    """A callback could not be verified: signature, base64, AES, padding, length or receive_id.
+
+    Nothing from such a callback is used. The message names what failed, never the token, the
+    EncodingAESKey or the decrypted text.
+    """
+
+
+class CallbackPayloadError(CallbackVerificationError):
+    """A callback's XML is unusable: not well-formed, a DTD or entity, too large or too deep.
+
+    A subclass of :class:`CallbackVerificationError`: whatever fails, nothing is used.
+    """
+
+
 # --- misuse ------------------------------------------------------------------------------------
 
 
@@ -346,6 +367,13 @@ class RateLimitsConflictError(WeComError, ValueError):
 
     They share the corp's limiters (and WeCom's quota), so one of the two configurations would
     be silently ignored. Give every client of a corp the same ``RateLimits``.
+    """
+
+
+class ExtraNotInstalledError(WeComError, ImportError):
+    """An optional part of wecom_async was imported without its extra installed.
+
+    The message says what to install (``pip install 'wecom-async[callbacks]'``).
     """
 
 

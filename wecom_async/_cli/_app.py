@@ -33,6 +33,7 @@ from ._common import (
 from ._fake import FAULTS_HELP, parse_faults, parse_quota, serve
 from ._fetch import fetch, fetch_options_from
 from ._ids import check_id, read_ids
+from ._listen import listen_command
 from ._wire import (
     InputError,
     parse_time,
@@ -598,6 +599,9 @@ def calendars_get(cal_ids: tuple[str, ...], fmt: str, conn: Connection) -> int:
             f"Not found: {cal_id} (WeCom did not return it: unknown, deleted, or not this app's)"
         )
     return EXIT_MISSING if missing else EXIT_OK
+
+
+cli.add_command(listen_command)
 
 
 # --- entry point -------------------------------------------------------------------------------

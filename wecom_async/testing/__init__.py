@@ -6,13 +6,15 @@ schedule endpoints ``oa/schedule/add``, ``get``, ``update``, ``del``, ``add_atte
 ``update``, ``get``, ``del``), so this package's client and other WeCom SDKs can be pointed at
 ``fake.base_url`` with ``fake.corp_id``/``fake.corp_secret``.
 Test knobs: the request log (``fake.requests``), token control, scripted and random faults
-(``fake.faults``), quotas (45009) and a concurrency limit (45033) on an injectable clock.
+(``fake.faults``), quotas (45009) and a concurrency limit (45033) on an injectable clock, and
+WeCom's encrypted callbacks after each change (``fake.subscribe_callbacks``).
 
 Run it standalone with ``python -m wecom_async.testing --port 8080``.
 """
 
 from __future__ import annotations
 
+from ._callbacks import CallbackStats, CallbackSubscription, FailedCallback
 from ._clock import Clock, FakeClock
 from ._context import Handler, HandlerContext
 from ._errors import FakeAPIError
@@ -24,7 +26,10 @@ from ._store import Store
 
 __all__ = [
     "FAKE_WECOM_KEY",
+    "CallbackStats",
+    "CallbackSubscription",
     "Clock",
+    "FailedCallback",
     "FakeAPIError",
     "FakeClock",
     "FakeWeCom",

@@ -44,6 +44,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ._callbacks import CallbackSubscription, FakeCallbacks
 from ._clock import Clock
 from ._context import Handler, HandlerContext
 from ._endpoints import DEFAULT_ENDPOINTS
@@ -133,6 +134,8 @@ class FakeWeCom:
         self._peak: dict[tuple[str, str], int] = {}
         self._concurrency_rejected = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Callback subscriptions and deliveries (see :meth:`subscribe_callbacks`).
+        self.callbacks = FakeCallbacks(self.store, clock, sleep)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -162,13 +165,16 @@ class FakeWeCom:
         self._base_url = f"http://{host}:{port}"
 
     async def close(self) -> None:
-        """Stop listening; calls still in flight are cancelled. Idempotent."""
+        """Stop listening; calls still in flight are cancelled, and so are callback deliveries
+        still running (recorded as failures; :meth:`drain_callbacks` first to wait for them).
+        Idempotent."""
         runner, self._runner = self._runner, None
         if runner is None:
             return
         for task in list(self._tasks):
             task.cancel()
         await runner.cleanup()
+        await self.callbacks.aclose()
 
     async def __aenter__(self) -> FakeWeCom:
         await self.start()
@@ -218,6 +224,61 @@ class FakeWeCom:
     ) -> list[str]:
         """Store schedules directly (see :meth:`Store.seed_schedules`); return their IDs."""
         return self.store.seed_schedules(schedules, corp_id=corp_id)
+
+    # --- callbacks ---------------------------------------------------------------------------
+
+    def subscribe_callbacks(
+        self,
+        url: str,
+        *,
+        token: str,
+        encoding_aes_key: str,
+        corp_id: str | None = None,
+        retries: int = 3,
+        retry_delay: float = 1.0,
+        timeout: float = 5.0,
+        duplicate: float = 0.0,
+        max_delay: float = 0.0,
+        seed: int | None = None,
+    ) -> CallbackSubscription:
+        """POST WeCom's encrypted event to *url* after each change made through the API.
+
+        *token* and *encoding_aes_key* are the values of the app's callback settings; the
+        receive ID is *corp_id* (default corp). A failed delivery (connection error, no answer
+        within *timeout*, HTTP status other than 200) is retried *retries* times,
+        *retry_delay* seconds apart (with the fake's *sleep*), then recorded in the returned
+        subscription's ``failures``. Faults: *duplicate* (probability that an event is
+        delivered twice), *max_delay* (random delay before an event's first attempt, which
+        reorders events). One subscription per corp: subscribing again replaces it. Needs the
+        ``callbacks`` extra (``cryptography``). See
+        :mod:`wecom_async.testing._callbacks` for which call sends which event.
+        """
+        return self.callbacks.subscribe(
+            url,
+            corp_id=corp_id or self.corp_id,
+            token=token,
+            encoding_aes_key=encoding_aes_key,
+            retries=retries,
+            retry_delay=retry_delay,
+            timeout=timeout,
+            duplicate=duplicate,
+            max_delay=max_delay,
+            seed=seed,
+        )
+
+    async def drain_callbacks(self) -> None:
+        """Wait until every callback delivery started so far was delivered or given up."""
+        await self.callbacks.drain()
+
+    @property
+    def callbacks_sent(self) -> int:
+        """Events delivered (answered 200) to the subscribed URLs, duplicates not counted."""
+        return sum(s.stats.delivered for s in self.callbacks.subscriptions.values())
+
+    @property
+    def callbacks_failed(self) -> int:
+        """Events given up after the retries (see each subscription's ``failures``)."""
+        return sum(s.stats.failed for s in self.callbacks.subscriptions.values())
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -449,7 +510,9 @@ class FakeWeCom:
             raise FakeAPIError(45033)
         handler = self.endpoints[record.path]
         context = HandlerContext(corp_id, record.path, self.store, self.clock)
-        return handler(context, body)
+        result = handler(context, body)
+        self.callbacks.after_call(corp_id, record.path, body, result)
+        return result
 
 
 #: Where :class:`FakeWeCom` puts itself in its ``app`` (``app[FAKE_WECOM_KEY]``).
