@@ -250,12 +250,12 @@ class Slot:
         self.release()
 
 
-@final
 class APILimiter:
     """The limits of one ``(corp, API path)`` in one event loop.
 
     Get it from :func:`limiter_for` (which shares it between all clients of the corp in the
     loop); it must only be used in the loop that was running when it was first used.
+    (``_redis.SharedLimiter`` extends it to share the limits through Redis.)
     """
 
     __slots__ = (

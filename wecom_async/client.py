@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -31,6 +31,11 @@ from .errors import (
 )
 from .resources.calendars import Calendars
 from .resources.schedules import Schedules
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ._redis import RedisCoordinator
 
 __all__ = ["WeComClient"]
 
@@ -97,8 +102,12 @@ class _Core:
         rate_limits: RateLimits,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
+        coordinator: RedisCoordinator | None,
     ) -> None:
         self.corp_id = corp_id
+        self.coordinator = coordinator
+        #: ``limiter_for`` or, with ``redis=``, the coordinator's (limits shared through Redis).
+        self.limiter_for = limiter_for if coordinator is None else coordinator.limiter_for
         self.rate_limits = rate_limits
         self.sleep = sleep
         self.corp_secret = corp_secret
@@ -127,7 +136,7 @@ class _Core:
 
     def limiter(self, path: str) -> APILimiter:
         """The rate limiter of ``path`` for this corp in the running loop (shared by clients)."""
-        return limiter_for(self.corp_id, path, self.rate_limits)
+        return self.limiter_for(self.corp_id, path, self.rate_limits)
 
     def url(self, path: str, token: str) -> URL:
         if token != self._url_token:
@@ -178,6 +187,12 @@ class WeComClient:
     :meth:`with_options` derives a client with other defaults.
     ``token_store`` keeps access tokens (in memory by default); ``clock`` is the wall clock used
     for token expiry (injectable for tests).
+
+    ``redis`` (a URL such as ``"redis://127.0.0.1:6379/0"``, or a ``redis.asyncio.Redis`` the
+    client borrows and never closes) shares the quotas, the concurrency cap, cool-downs and the
+    access token with every process passing the same Redis (``pip install
+    'wecom-async[redis]'``); ``redis_key_prefix`` is prepended to every key. While Redis is
+    unavailable the client limits locally to ``1/RateLimits.share`` of the quotas.
     """
 
     schedules: Schedules
@@ -199,11 +214,20 @@ class WeComClient:
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        redis: str | Redis | None = None,
+        redis_key_prefix: str = "",
     ) -> None:
         if not corp_id or not corp_secret:
             raise ValueError("corp_id and corp_secret are required")
         if session is not None and pool is not None:
             raise ValueError("pass session= or pool=, not both")
+        coordinator = None
+        if redis is not None:
+            from ._redis import RedisCoordinator  # imports redis-py: only when asked for
+
+            coordinator = RedisCoordinator(redis, key_prefix=redis_key_prefix)
+            if token_store is None:
+                token_store = coordinator.token_store()
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
         ).override(max_retries=max_retries)
@@ -219,6 +243,7 @@ class WeComClient:
             rate_limits=rate_limits if rate_limits is not None else RateLimits(),
             retry=options.retry,
             sleep=sleep,
+            coordinator=coordinator,
         )
         self._options = options
         self._derived = False
@@ -265,8 +290,12 @@ class WeComClient:
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the session this client opened (never a borrowed session or pool)."""
-        if not self._derived and self._core.owns_pool:
+        """Close what this client opened (never a borrowed session, pool or Redis)."""
+        if self._derived:
+            return
+        if self._core.coordinator is not None:
+            await self._core.coordinator.close()
+        if self._core.owns_pool:
             await self._core.pool.close()
 
     async def __aenter__(self) -> WeComClient:
@@ -383,7 +412,7 @@ class WeComClient:
             options = options.override(timeout=timeout, max_retries=max_retries)
         policy = options.retry
         core = self._core
-        limiter = limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path), inlined
+        limiter = core.limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path)
         tokens = core.tokens
         token = ""
         token_refreshed = False
