@@ -304,6 +304,7 @@ class RedisCoordinator:
             from redis.asyncio import Redis as RedisClient
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError
         except ImportError as exc:
             raise ImportError(_INSTALL_HINT) from exc
         if not isinstance(key_prefix, str):
@@ -315,7 +316,9 @@ class RedisCoordinator:
                     redis,
                     socket_timeout=DEFAULT_SOCKET_TIMEOUT,
                     socket_connect_timeout=DEFAULT_SOCKET_TIMEOUT,
-                    retry=Retry(NoBackoff(), 0),
+                    # One immediate retry on a connection error: after a Redis restart, every
+                    # pooled connection fails once before it reconnects. None on a timeout.
+                    retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
                 )
             except ValueError:
                 raise ValueError(f"not a Redis URL: {self.where}") from None
