@@ -55,6 +55,14 @@ def limiter(coord: RedisCoordinator, limits: RateLimits, path: str = API) -> Sha
     return lim
 
 
+async def admit_once(lim: SharedLimiter, lease: str, cap: int) -> list[int]:
+    """One run of the admission script: [wait_ms, reason, limit, generation, now_us]."""
+    coord = lim._coord
+    args: list[int | str] = [*lim._gcra_args, cap, lease, round(coord.lease_seconds * 1e6), 50]
+    reply = await coord.admit_script(keys=lim._keys, args=args)
+    return [int(n) for n in reply]
+
+
 async def settle(*coords: RedisCoordinator) -> None:
     """Wait for the background releases / 45033 / 45009 updates of *coords*."""
     for coord in coords:
@@ -141,18 +149,14 @@ async def test_both_windows_in_one_call_all_or_nothing(
     )
     lim = limiter(coord, limits)
     minute_key, hour_key = lim._keys[0], lim._keys[1]
-    args = [*lim._gcra_args, 100, "probe", 1_000_000, 50]
-    results = [
-        await coord.admit_script(keys=lim._keys, args=[*args[:5], f"l{i}", *args[6:]])
-        for i in range(6)
-    ]
+    results = [await admit_once(lim, f"l{i}", 100) for i in range(6)]
     admitted = [r for r in results if r[0] == 0]
     refused = [r for r in results if r[0] != 0]
     assert refused, "the hour window (burst 2) must refuse within 6 back-to-back calls"
     assert all(r[1] == 2 for r in refused)
     minute_before = redis_server.command("GET", minute_key)
     hour_before = redis_server.command("GET", hour_key)
-    reply = await coord.admit_script(keys=lim._keys, args=[*args[:5], "late", *args[6:]])
+    reply = await admit_once(lim, "late", 100)
     assert reply[1] == 2
     assert reply[0] > 0
     assert redis_server.command("GET", minute_key) == minute_before
@@ -175,7 +179,7 @@ async def test_leases_of_a_dead_holder_come_back_within_the_lease_time(
     held._stop_renewal()  # the process is killed: no release, no renewal
     lim = limiter(alive, limits)
     assert redis_server.command("ZCARD", lim._keys[2]) == 2
-    reply = await alive.admit_script(keys=lim._keys, args=[*lim._gcra_args, 2, "x", 600_000, 50])
+    reply = await admit_once(lim, "x", 2)
     assert reply[1] == 3  # the cap is reached
     slot = await asyncio.wait_for(Slot(lim).acquire(), timeout=10)
     slot.release()
@@ -192,9 +196,7 @@ async def test_long_calls_keep_their_leases(
     slot = await Slot(lim).acquire()
     await asyncio.sleep(2.0)  # more than three lease times: renewed in the background
     blocked = limiter(other, limits)
-    reply = await other.admit_script(
-        keys=blocked._keys, args=[*blocked._gcra_args, 1, "x", 600_000, 50]
-    )
+    reply = await admit_once(blocked, "x", 1)
     assert reply[1] == 3
     slot.release()
     await drain(lim)
