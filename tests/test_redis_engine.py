@@ -397,12 +397,12 @@ async def test_outage_falls_back_then_rejoins(
         redis_server.start()
         await call_n(client, 2)  # before the probe is due: still local
         assert not coord.shared
-        assert redis_server.keys("wecom:rl:*") == []
+        assert "evalsha" not in redis_server.command_calls()  # a new server: fresh stats
         clock.now += 1.0
         await call_n(client, 2)
         assert coord.shared
         await settle(coord)
-        assert redis_server.keys("wecom:rl:*")
+        assert redis_server.command_calls()["evalsha"] >= 4  # shared again
     levels = [(r.levelno, r.getMessage()) for r in caplog.records if "Redis" in r.getMessage()]
     assert [lvl for lvl, _ in levels] == [logging.WARNING, logging.INFO]
     assert levels[1][1].startswith("Redis is back")
