@@ -55,3 +55,13 @@ def test_missing_executable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(RedisServerError, match="redis-server not found"):
         RedisServer()
+
+
+def test_monitor_counts_what_clients_send_not_what_scripts_run(redis_server: RedisServer) -> None:
+    script = "redis.call('SET', KEYS[1], 'a'); redis.call('GET', KEYS[1]); return 1"
+    with redis_server.monitor() as sent:
+        redis_server.command("EVAL", script, 1, "k")
+        redis_server.command("GET", "k")
+    assert sent == ["eval", "get"]
+    calls = redis_server.command_calls()  # the statistics count the script's commands too
+    assert (calls["eval"], calls["set"], calls["get"]) == (1, 1, 2)
