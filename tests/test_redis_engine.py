@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -22,16 +23,6 @@ pytest.importorskip("redis")
 
 CORP = "wwcorp"
 API = "oa/schedule/get"
-
-
-class ManualClock:
-    """The coordinator's monotonic clock (probe backoff), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -61,6 +52,14 @@ async def admit_once(lim: SharedLimiter, lease: str, cap: int) -> list[int]:
     args: list[int | str] = [*lim._gcra_args, cap, lease, round(coord.lease_seconds * 1e6), 50]
     reply = await coord.admit_script(keys=lim._keys, args=args)
     return [int(n) for n in reply]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened")
 
 
 async def settle(*coords: RedisCoordinator) -> None:
@@ -373,10 +372,62 @@ async def test_unreachable_redis_never_fails_a_call_and_warns_once(
     assert all("hunter2pw" not in r.getMessage() for r in caplog.records)
 
 
+async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A borrowed client without our short socket timeouts, to a server that accepts and never
+    # answers: the first call waits out the deadline once, then everything is local.
+    from redis.asyncio import Redis
+
+    writers: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        while await reader.read(1 << 16):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    borrowed = Redis(host="127.0.0.1", port=port, socket_timeout=None)
+    try:
+        async with (
+            FakeWeCom() as fake,
+            WeComClient(
+                corp_id=fake.corp_id,
+                corp_secret=fake.corp_secret,
+                base_url=fake.base_url,
+                redis=borrowed,
+            ) as client,
+        ):
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await asyncio.wait_for(call_n(client, 5), timeout=30)
+            assert loop.time() - started < 10  # one 1 s deadline, not one per call
+            assert client._core.coordinator is not None
+            assert not client._core.coordinator.shared
+    finally:
+        with contextlib.suppress(Exception):
+            await borrowed.aclose()
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+
+
 async def test_outage_falls_back_then_rejoins(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="wecom_async")
+    probe_due = asyncio.Event()
+    pauses: list[float] = []
+
+    async def probe_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await probe_due.wait()
+        probe_due.clear()
+
     async with (
         FakeWeCom() as fake,
         WeComClient(
@@ -388,19 +439,21 @@ async def test_outage_falls_back_then_rejoins(
     ):
         coord = client._core.coordinator
         assert coord is not None
-        clock = ManualClock()
-        coord.clock = clock
+        coord.probe_sleep = probe_sleep
         await call_n(client, 2)
         redis_server.stop()
         await call_n(client, 5)
         assert not coord.shared
+        probe_due.set()  # the first probe fails: Redis is still down
+        await until(lambda: len(pauses) == 2)
+        assert pauses == [0.5, 1.0]
         redis_server.start()
-        await call_n(client, 2)  # before the probe is due: still local
+        await call_n(client, 2)  # before the next probe: still local
         assert not coord.shared
         assert "evalsha" not in redis_server.command_calls()  # a new server: fresh stats
-        clock.now += 1.0
+        probe_due.set()
+        await until(lambda: coord.shared)
         await call_n(client, 2)
-        assert coord.shared
         await settle(coord)
         assert redis_server.command_calls()["evalsha"] >= 4  # shared again
     levels = [(r.levelno, r.getMessage()) for r in caplog.records if "Redis" in r.getMessage()]

@@ -61,10 +61,12 @@ trips per call (admission + release).
 
 Redis fails
 -----------
-Any Redis error (unreachable, slow beyond the socket timeout, restarting, read-only…) makes the
-client limit locally at the quota divided by ``RateLimits.share``, with one WARNING, and probe
-Redis again with exponential backoff (0.5 s to 30 s); the first answer rejoins the shared state
-(one INFO line). Tokens fall back to memory the same way. A call never fails because Redis did.
+Any Redis error (unreachable, no answer within 1 s whatever the client's socket timeouts,
+restarting, read-only…) makes the client limit locally at the quotas divided by
+``RateLimits.share``, with one WARNING. Calls then no longer touch Redis: a background task
+PINGs it after growing pauses (0.5 s doubling to 30 s), and its first answer rejoins the shared
+state (one INFO line). Tokens fall back to memory the same way. A call never fails because
+Redis did; the calls under way when Redis fails wait at most the 1 s deadline.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 from yarl import URL
@@ -96,10 +98,15 @@ __all__ = ["RedisCoordinator", "RedisTokenStore", "SharedLimiter", "redis_error_
 
 logger = logging.getLogger("wecom_async")
 
+T = TypeVar("T")
+
 #: Seconds a lease lives without renewal: a killed process's calls are given back by then.
 DEFAULT_LEASE_SECONDS: Final = 15.0
 #: Socket timeouts of a Redis created from a URL: a slow Redis must not stall calls.
 DEFAULT_SOCKET_TIMEOUT: Final = 0.5
+#: Longest wait for any one Redis operation, whatever the client's socket timeouts (a borrowed
+#: client may have none): then Redis counts as failed and the call goes on without it.
+_DEADLINE: Final = 1.0
 #: Backoff between probes of a Redis that failed.
 _PROBE_FIRST: Final = 0.5
 _PROBE_MAX: Final = 30.0
@@ -108,6 +115,8 @@ _PROBE_MAX: Final = 30.0
 _LEASE_POLL_SECONDS: Final = 0.05
 #: The token refresh lock: held at most this long, waited for at most that long.
 _TOKEN_LOCK_SECONDS: Final = 20.0
+#: How often a process waiting for another's gettoken tries the lock again.
+_TOKEN_LOCK_POLL_SECONDS: Final = 0.05
 
 _INSTALL_HINT: Final = "WeComClient(redis=...) needs redis-py: pip install 'wecom-async[redis]'"
 
@@ -299,6 +308,7 @@ class RedisCoordinator:
         windows: tuple[float, float] = (60.0, 3600.0),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        probe_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         try:
             from redis.asyncio import Redis as RedisClient
@@ -337,6 +347,7 @@ class RedisCoordinator:
         self.windows = windows
         self.clock = clock
         self.sleep = sleep
+        self.probe_sleep = probe_sleep
         self.errors: Final = redis_error_types()
         self.instance_id: Final = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._lease_numbers = itertools.count()
@@ -347,8 +358,6 @@ class RedisCoordinator:
         self.renew_script: Final[AsyncScript] = client.register_script(_RENEW)
         self.invalidate_script: Final[AsyncScript] = client.register_script(_INVALIDATE)
         self._down_since: float | None = None
-        self._probe_at = 0.0
-        self._backoff = _PROBE_FIRST
         self._limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], SharedLimiter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -365,24 +374,34 @@ class RedisCoordinator:
         return self._down_since is None
 
     def available(self) -> bool:
-        """Whether to ask Redis now: it is up, or it is down and the next probe is due."""
-        return self._down_since is None or self.clock() >= self._probe_at
+        """Whether to ask Redis (``False`` from a failure until a background probe answers)."""
+        return self._down_since is None
 
     def failed(self, exc: BaseException) -> None:
-        """Redis failed: one WARNING per outage, then probe again after a growing pause."""
-        now = self.clock()
-        if self._down_since is None:
-            self._down_since = now
-            self._backoff = _PROBE_FIRST
-            logger.warning(
-                "Redis unavailable at %s (%s): limiting locally at 1/share of the quotas "
-                "(RateLimits.share) and keeping tokens in memory until it answers",
-                self.where,
-                type(exc).__name__,
-            )
-        else:
-            self._backoff = min(self._backoff * 2, _PROBE_MAX)
-        self._probe_at = now + self._backoff
+        """Redis failed: one WARNING, then limit locally until a background probe answers."""
+        if self._down_since is not None:
+            return
+        self._down_since = self.clock()
+        logger.warning(
+            "Redis unavailable at %s (%s): limiting locally at 1/share of the quotas "
+            "(RateLimits.share) and keeping tokens in memory until it answers",
+            self.where,
+            type(exc).__name__,
+        )
+        if not self._closed:
+            self.spawn(self._probe())
+
+    async def _probe(self) -> None:
+        """PING Redis after growing pauses (0.5 s doubling to 30 s) until it answers."""
+        backoff = _PROBE_FIRST
+        while self._down_since is not None and not self._closed:
+            await self.probe_sleep(backoff)
+            try:
+                await asyncio.wait_for(self.redis.ping(), _DEADLINE)
+            except self.errors:
+                backoff = min(backoff * 2, _PROBE_MAX)
+            else:
+                self.answered()
 
     def answered(self) -> None:
         """Redis answered: rejoin the shared state if it had failed."""
@@ -393,7 +412,22 @@ class RedisCoordinator:
                 self.clock() - self._down_since,
             )
             self._down_since = None
-            self._backoff = _PROBE_FIRST
+
+    async def attempt(self, operation: Callable[[], Awaitable[T]]) -> T | None:
+        """Run one Redis operation if Redis is to be asked now, within :data:`_DEADLINE`.
+
+        Returns ``None`` if it was skipped (Redis down) or failed (recorded by :meth:`failed`):
+        the caller then does without Redis.
+        """
+        if not self.available():
+            return None
+        try:
+            result = await asyncio.wait_for(operation(), _DEADLINE)
+        except self.errors as exc:
+            self.failed(exc)
+            return None
+        self.answered()
+        return result
 
     # --- keys, leases, background work ---------------------------------------------------------
 
@@ -438,7 +472,11 @@ class RedisCoordinator:
             for limiter in per_loop.values():
                 limiter._stop_renewal()
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=2 * DEFAULT_SOCKET_TIMEOUT)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=_DEADLINE)
+            for task in pending:  # a probe asleep, or an operation on a Redis that hangs
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
         if self.owns_redis:
             await self.redis.aclose()
 
@@ -557,12 +595,14 @@ class SharedLimiter(APILimiter):
                     )
                 )
                 try:
-                    # shielded: a caller cancelled while Redis admits it gives the lease back
-                    reply = await asyncio.shield(pending)
-                except asyncio.CancelledError:
-                    pending.add_done_callback(functools.partial(self._abandon, lease=lease))
-                    raise
-                except coord.errors as exc:
+                    # Shielded: a caller cancelled (or timed out) while Redis admits it gives
+                    # the lease back once the answer comes.
+                    reply = await asyncio.wait_for(asyncio.shield(pending), _DEADLINE)
+                except BaseException as exc:
+                    if not pending.done() or not pending.cancelled():
+                        pending.add_done_callback(functools.partial(self._abandon, lease=lease))
+                    if not isinstance(exc, coord.errors):
+                        raise
                     coord.failed(exc)
                     continue
                 coord.answered()
@@ -599,17 +639,14 @@ class SharedLimiter(APILimiter):
         return handed
 
     async def _give_back(self, lease: str, successes: int) -> None:
-        coord = self._coord
-        if coord.available():
-            try:
-                limit, generation = await coord.release_script(
-                    keys=[self._keys[2], self._keys[3]], args=[lease, successes, self._corp_cap]
-                )
-            except coord.errors as exc:
-                coord.failed(exc)  # the lease expires by itself
-            else:
-                coord.answered()
-                self._sync(int(limit), int(generation))
+        # Without Redis the lease expires by itself.
+        reply = await self._coord.attempt(
+            lambda: self._coord.release_script(
+                keys=[self._keys[2], self._keys[3]], args=[lease, successes, self._corp_cap]
+            )
+        )
+        if reply is not None:
+            self._sync(int(reply[0]), int(reply[1]))
         self._freed.set()
 
     async def _renew_leases(self) -> None:
@@ -620,16 +657,10 @@ class SharedLimiter(APILimiter):
             while self._leases:
                 await asyncio.sleep(period)
                 due = [lease for lease, taken in self._leases if coord.clock() - taken >= period]
-                if not due or not coord.available():
-                    continue
-                try:
-                    await coord.renew_script(
-                        keys=[self._keys[2]], args=[round(coord.lease_seconds * 1_000_000), *due]
-                    )
-                except coord.errors as exc:
-                    coord.failed(exc)
-                else:
-                    coord.answered()
+                if due:
+                    args: list[int | str] = [round(coord.lease_seconds * 1_000_000), *due]
+                    renew = functools.partial(coord.renew_script, keys=[self._keys[2]], args=args)
+                    await coord.attempt(renew)
         finally:
             self._renewal = None
 
@@ -658,18 +689,13 @@ class SharedLimiter(APILimiter):
         return True
 
     async def _decrease(self, generation: int) -> None:
-        coord = self._coord
-        if not coord.available():
-            return
-        try:
-            limit, new_generation = await coord.decrease_script(
+        reply = await self._coord.attempt(
+            lambda: self._coord.decrease_script(
                 keys=[self._keys[3]], args=[generation, self._corp_cap]
             )
-        except coord.errors as exc:
-            coord.failed(exc)
-        else:
-            coord.answered()
-            self._sync(int(limit), int(new_generation))
+        )
+        if reply is not None:
+            self._sync(int(reply[0]), int(reply[1]))
 
     def cool_down(self, seconds: float, slot: Slot | None = None) -> bool:
         if not math.isfinite(seconds):
@@ -685,17 +711,11 @@ class SharedLimiter(APILimiter):
         return True
 
     async def _block(self, seconds: float, admitted_us: int) -> None:
-        coord = self._coord
-        if not coord.available():
-            return
-        try:
-            await coord.cool_down_script(
+        await self._coord.attempt(
+            lambda: self._coord.cool_down_script(
                 keys=[self._keys[4]], args=[math.ceil(seconds * 1000), admitted_us]
             )
-        except coord.errors as exc:
-            coord.failed(exc)
-        else:
-            coord.answered()
+        )
 
     @property
     def blocked_until(self) -> float | None:
@@ -725,52 +745,36 @@ class RedisTokenStore:
         return f"{self._coord.key_prefix}{key}"
 
     async def get(self, key: str) -> AccessToken | None:
-        coord = self._coord
-        if coord.available():
-            try:
-                value, expires_at = await coord.redis.hmget(self._key(key), ["v", "e"])
-            except coord.errors as exc:
-                coord.failed(exc)
-            else:
-                coord.answered()
-                if value is None or expires_at is None:
-                    return None
-                token = AccessToken(
-                    value.decode() if isinstance(value, bytes) else str(value),
-                    float(expires_at),
-                )
-                await self._memory.set(key, token)
-                return token
-        return await self._memory.get(key)
+        reply = await self._coord.attempt(lambda: self._coord.redis.hmget(self._key(key), "v", "e"))
+        if reply is None:
+            return await self._memory.get(key)
+        value, expires_at = reply
+        if value is None or expires_at is None:
+            return None
+        token = AccessToken(
+            value.decode() if isinstance(value, bytes) else str(value), float(expires_at)
+        )
+        await self._memory.set(key, token)
+        return token
 
     async def set(self, key: str, token: AccessToken) -> None:
         await self._memory.set(key, token)
-        coord = self._coord
-        if not coord.available():
-            return
         # Kept a little past its expiry by the wall clock (the manager's clock may be another).
         ttl = max(60, min(86_400, math.ceil(token.expires_at - time.time()) + 600))
-        try:
-            async with coord.redis.pipeline(transaction=True) as pipe:
+
+        async def store() -> None:
+            async with self._coord.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key(key), mapping={"v": token.value, "e": repr(token.expires_at)})
                 pipe.expire(self._key(key), ttl)
                 await pipe.execute()
-        except coord.errors as exc:
-            coord.failed(exc)
-        else:
-            coord.answered()
+
+        await self._coord.attempt(store)
 
     async def invalidate(self, key: str, value: str) -> None:
         await self._memory.invalidate(key, value)
-        coord = self._coord
-        if not coord.available():
-            return
-        try:
-            await coord.invalidate_script(keys=[self._key(key)], args=[value])
-        except coord.errors as exc:
-            coord.failed(exc)
-        else:
-            coord.answered()
+        await self._coord.attempt(
+            lambda: self._coord.invalidate_script(keys=[self._key(key)], args=[value])
+        )
 
     @contextlib.asynccontextmanager
     async def refresh_lock(self, key: str) -> AsyncIterator[None]:
@@ -787,23 +791,19 @@ class RedisTokenStore:
         lock = coord.redis.lock(
             f"{self._key(key)}:lock",
             timeout=_TOKEN_LOCK_SECONDS,
-            blocking_timeout=_TOKEN_LOCK_SECONDS,
-            sleep=0.05,
             thread_local=False,
             raise_on_release_error=False,
         )
-        try:
-            acquired = bool(await lock.acquire())
-        except coord.errors as exc:
-            coord.failed(exc)
-            acquired = False
-        else:
-            coord.answered()
+        acquired: bool | None = False
+        give_up = coord.clock() + _TOKEN_LOCK_SECONDS
+        while True:
+            # One SET NX per try, each within the deadline: a Redis that hangs costs one.
+            acquired = await coord.attempt(functools.partial(lock.acquire, blocking=False))
+            if acquired is not False or coord.clock() >= give_up:
+                break
+            await asyncio.sleep(_TOKEN_LOCK_POLL_SECONDS)
         try:
             yield
         finally:
-            if acquired:
-                try:
-                    await lock.release()
-                except coord.errors as exc:  # it expires by itself
-                    coord.failed(exc)
+            if acquired:  # if this fails, the lock expires by itself
+                await coord.attempt(lock.release)
