@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wecom_async import AccessToken, RateLimits, WeComClient
+from wecom_async import AccessToken, MemoryTokenStore, RateLimits, WeComClient
 from wecom_async._ratelimit import Slot
 from wecom_async._redis import RedisCoordinator, SharedLimiter, _Gcra
 from wecom_async._tokens import token_key
@@ -140,11 +140,11 @@ async def test_no_window_holds_more_than_the_quota_across_clients(
 async def test_both_windows_in_one_call_all_or_nothing(
     redis_server: RedisServer, coords: list[RedisCoordinator]
 ) -> None:
-    # "Minute" 1 s with 10 calls, "hour" 3 s with 6: the hour refuses first; a call it refuses
-    # must take nothing from the minute.
+    # "Minute" 1 s with 100 calls (burst 50), "hour" 3 s with 6 (burst 3): the hour refuses
+    # from the 4th call on; a call it refuses must take nothing from the minute.
     coord = make(coords, redis_server.url, windows=(1.0, 3.0))
     limits = RateLimits(
-        per_minute=10, per_hour=6, max_concurrency=100, burst_fraction=0.5, window_slack=0
+        per_minute=100, per_hour=6, max_concurrency=100, burst_fraction=0.5, window_slack=0
     )
     lim = limiter(coord, limits)
     minute_key, hour_key = lim._keys[0], lim._keys[1]
@@ -252,18 +252,18 @@ async def test_cool_down_is_shared_and_stragglers_do_not_extend_it(
     assert isinstance(ttl, int)
     assert 0 < ttl <= 400
     # A 45009 to a call admitted before the block began does not extend it.
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
     lim_a.cool_down(0.4, early)
     await drain(lim_a)
     later = redis_server.command("PTTL", lim_a._keys[4])
     assert isinstance(later, int)
-    assert later < ttl
+    assert later <= ttl - 150  # not set back to 400 ms
     # The other process waits it out: one sleep of the remaining block, no polling.
     slot = await Slot(lim_b).acquire()
     slot.release()
     await drain(lim_b)
     assert len(waits) == 1
-    assert 0.05 < waits[0] <= 0.4
+    assert 0 < waits[0] <= 0.25
 
 
 async def test_concurrency_limit_halved_once_per_generation_and_climbs_back(
@@ -358,7 +358,7 @@ async def test_unreachable_redis_never_fails_a_call_and_warns_once(
             rate_limits=RateLimits(share=4),
         ) as client,
     ):
-        await call_n(client, 5)
+        await asyncio.wait_for(asyncio.gather(*(call_n(client, 5) for _ in range(3))), 30)
         coord = client._core.coordinator
         assert coord is not None
         assert not coord.shared
@@ -372,8 +372,9 @@ async def test_unreachable_redis_never_fails_a_call_and_warns_once(
     assert all("hunter2pw" not in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("tokens_in_redis", [True, False])
 async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tokens_in_redis: bool
 ) -> None:
     # A borrowed client without our short socket timeouts, to a server that accepts and never
     # answers: the first call waits out the deadline once, then everything is local.
@@ -397,6 +398,8 @@ async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
                 corp_secret=fake.corp_secret,
                 base_url=fake.base_url,
                 redis=borrowed,
+                # without: the first Redis operation is the admission, not the token's
+                token_store=None if tokens_in_redis else MemoryTokenStore(),
             ) as client,
         ):
             loop = asyncio.get_running_loop()
@@ -508,7 +511,9 @@ async def test_borrowed_redis_is_not_closed_and_with_options_shares(
             await call_n(derived, 1)
             assert derived._core.coordinator is client._core.coordinator
             await derived.close()
+            connected = redis_server.info("clients")["connected_clients"]
             await client.close()
+            assert redis_server.info("clients")["connected_clients"] == connected
         assert await borrowed.ping()
         assert redis_server.keys("tenant1:wecom:*")
         assert not [k for k in redis_server.keys("*") if not k.startswith("tenant1:")]
