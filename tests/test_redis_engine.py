@@ -46,11 +46,10 @@ def limiter(coord: RedisCoordinator, limits: RateLimits, path: str = API) -> Sha
     return lim
 
 
-async def admit_once(lim: SharedLimiter, lease: str, cap: int) -> list[int]:
+async def admit_once(lim: SharedLimiter, lease: str) -> list[int]:
     """One run of the admission script: [wait_ms, reason, limit, generation, now_us]."""
-    coord = lim._coord
-    args: list[int | str] = [*lim._gcra_args, cap, lease, round(coord.lease_seconds * 1e6), 50]
-    reply = await coord.admit_script(keys=lim._keys, args=args)
+    args = [*lim._gcra_args, lease.encode(), *lim._admit_tail]
+    reply = await lim._coord.admit_script(keys=lim._keys, args=args)
     return [int(n) for n in reply]
 
 
@@ -148,14 +147,14 @@ async def test_both_windows_in_one_call_all_or_nothing(
     )
     lim = limiter(coord, limits)
     minute_key, hour_key = lim._keys[0], lim._keys[1]
-    results = [await admit_once(lim, f"l{i}", 100) for i in range(6)]
+    results = [await admit_once(lim, f"l{i}") for i in range(6)]
     admitted = [r for r in results if r[0] == 0]
     refused = [r for r in results if r[0] != 0]
     assert refused, "the hour window (burst 2) must refuse within 6 back-to-back calls"
     assert all(r[1] == 2 for r in refused)
     minute_before = redis_server.command("GET", minute_key)
     hour_before = redis_server.command("GET", hour_key)
-    reply = await admit_once(lim, "late", 100)
+    reply = await admit_once(lim, "late")
     assert reply[1] == 2
     assert reply[0] > 0
     assert redis_server.command("GET", minute_key) == minute_before
@@ -178,7 +177,7 @@ async def test_leases_of_a_dead_holder_come_back_within_the_lease_time(
     held._stop_renewal()  # the process is killed: no release, no renewal
     lim = limiter(alive, limits)
     assert redis_server.command("ZCARD", lim._keys[2]) == 2
-    reply = await admit_once(lim, "x", 2)
+    reply = await admit_once(lim, "x")
     assert reply[1] == 3  # the cap is reached
     slot = await asyncio.wait_for(Slot(lim).acquire(), timeout=10)
     slot.release()
@@ -195,7 +194,7 @@ async def test_long_calls_keep_their_leases(
     slot = await Slot(lim).acquire()
     await asyncio.sleep(2.0)  # more than three lease times: renewed in the background
     blocked = limiter(other, limits)
-    reply = await admit_once(blocked, "x", 1)
+    reply = await admit_once(blocked, "x")
     assert reply[1] == 3
     slot.release()
     await drain(lim)
@@ -417,6 +416,37 @@ async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
         await server.wait_closed()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
+
+
+async def test_any_failure_of_redis_py_is_a_redis_outage(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. a borrowed client first used in another event loop: redis-py raises RuntimeError.
+    from redis.asyncio import Redis
+
+    borrowed = Redis.from_url(redis_server.url)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Task got Future attached to a different loop")
+
+    monkeypatch.setattr(borrowed, "evalsha", broken)
+    try:
+        async with (
+            FakeWeCom() as fake,
+            WeComClient(
+                corp_id=fake.corp_id,
+                corp_secret=fake.corp_secret,
+                base_url=fake.base_url,
+                redis=borrowed,
+                token_store=MemoryTokenStore(),
+            ) as client,
+        ):
+            await call_n(client, 3)
+    finally:
+        await borrowed.aclose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "RuntimeError: Task got Future attached to a different loop" in warnings[0]
 
 
 async def test_outage_falls_back_then_rejoins(

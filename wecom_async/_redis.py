@@ -94,7 +94,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
-__all__ = ["RedisCoordinator", "RedisTokenStore", "SharedLimiter", "redis_error_types"]
+__all__ = ["RedisCoordinator", "RedisTokenStore", "SharedLimiter"]
 
 logger = logging.getLogger("wecom_async")
 
@@ -241,13 +241,6 @@ return 0
 """
 
 
-def redis_error_types() -> tuple[type[BaseException], ...]:
-    """What a failing Redis raises: its errors, socket errors and timeouts."""
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError, asyncio.TimeoutError)
-
-
 def safe_url(url: str) -> str:
     """*url* with any password replaced by ``***`` (for logs, reprs and errors)."""
     try:
@@ -348,7 +341,12 @@ class RedisCoordinator:
         self.clock = clock
         self.sleep = sleep
         self.probe_sleep = probe_sleep
-        self.errors: Final = redis_error_types()
+        # What counts as Redis failing: anything a Redis operation raises (its errors, socket
+        # errors, timeouts, and redis-py's own failures, e.g. used from another event loop).
+        # The call then goes on without Redis; the WARNING names the error.
+        self.errors: Final[tuple[type[Exception], ...]] = (Exception,)
+        password = client.connection_pool.connection_kwargs.get("password")
+        self._password: Final = password if isinstance(password, str) and password else None
         self.instance_id: Final = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._lease_numbers = itertools.count()
         self.admit_script: Final[AsyncScript] = client.register_script(_ADMIT)
@@ -379,17 +377,22 @@ class RedisCoordinator:
 
     def failed(self, exc: BaseException) -> None:
         """Redis failed: one WARNING, then limit locally until a background probe answers."""
-        if self._down_since is not None:
+        if self._down_since is not None or self._closed:
             return
         self._down_since = self.clock()
         logger.warning(
-            "Redis unavailable at %s (%s): limiting locally at 1/share of the quotas "
+            "Redis unavailable at %s (%s: %s): limiting locally at 1/share of the quotas "
             "(RateLimits.share) and keeping tokens in memory until it answers",
             self.where,
             type(exc).__name__,
+            self.scrub(str(exc)),
         )
         if not self._closed:
             self.spawn(self._probe())
+
+    def scrub(self, text: str) -> str:
+        """*text* without the Redis password (redis-py's messages should not hold it anyway)."""
+        return text.replace(self._password, "***") if self._password else text
 
     async def _probe(self) -> None:
         """PING Redis after growing pauses (0.5 s doubling to 30 s) until it answers."""
@@ -419,7 +422,7 @@ class RedisCoordinator:
         Returns ``None`` if it was skipped (Redis down) or failed (recorded by :meth:`failed`):
         the caller then does without Redis.
         """
-        if not self.available():
+        if not self.available() or self._closed:
             return None
         try:
             result = await asyncio.wait_for(operation(), _DEADLINE)
@@ -431,13 +434,13 @@ class RedisCoordinator:
 
     # --- keys, leases, background work ---------------------------------------------------------
 
-    def keys(self, corp_id: str, path: str) -> list[str]:
+    def keys(self, corp_id: str, path: str) -> list[bytes]:
         """tat_minute, tat_hour, leases, conc, block of one API (one hash slot)."""
         base = f"{self.key_prefix}wecom:rl:{{{corp_id}/{path}}}"
-        return [f"{base}:m", f"{base}:h", f"{base}:lease", f"{base}:conc", f"{base}:block"]
+        return [f"{base}:{name}".encode() for name in ("m", "h", "lease", "conc", "block")]
 
-    def lease_id(self) -> str:
-        return f"{self.instance_id}-{next(self._lease_numbers)}"
+    def lease_id(self) -> bytes:
+        return f"{self.instance_id}-{next(self._lease_numbers)}".encode()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run *coro* in the background (it handles its own Redis errors); :meth:`close` waits."""
@@ -494,6 +497,7 @@ class SharedLimiter(APILimiter):
 
     __slots__ = (
         "_admit_lock",
+        "_admit_tail",
         "_coord",
         "_corp_cap",
         "_fallback",
@@ -524,11 +528,20 @@ class SharedLimiter(APILimiter):
             _Gcra.for_quota(limits.per_minute, minute + slack, limits.burst_fraction),
             _Gcra.for_quota(limits.per_hour, hour + slack, limits.burst_fraction),
         )
-        self._gcra_args = [n for g in gcras for n in (g.interval_us, g.tolerance_us)]
+        # The script's arguments, encoded once: the windows and the cap, (lease id), the lease
+        # time and the concurrency poll.
+        self._gcra_args: list[bytes] = [
+            str(n).encode() for g in gcras for n in (g.interval_us, g.tolerance_us)
+        ]
+        self._gcra_args.append(str(self._corp_cap).encode())
+        self._admit_tail = [
+            str(round(coord.lease_seconds * 1_000_000)).encode(),
+            str(round(_LEASE_POLL_SECONDS * 1000)).encode(),
+        ]
         self._keys = coord.keys(corp_id, path)
         self._admit_lock = asyncio.Lock()
         self._freed = asyncio.Event()
-        self._leases: list[tuple[str, float]] = []  # held by this process: (id, taken at)
+        self._leases: list[tuple[bytes, float]] = []  # held by this process: (id, taken at)
         self._successes = 0
         self._renewal: asyncio.Task[None] | None = None
 
@@ -544,7 +557,7 @@ class SharedLimiter(APILimiter):
         """Sustained calls per second allowed to the whole fleet (to this process if local)."""
         if self._local:
             return self._fallback.rate
-        return min(1_000_000 / self._gcra_args[0], 1_000_000 / self._gcra_args[2])
+        return min(1_000_000 / int(self._gcra_args[0]), 1_000_000 / int(self._gcra_args[2]))
 
     # --- modes --------------------------------------------------------------------------------
 
@@ -581,17 +594,17 @@ class SharedLimiter(APILimiter):
                     await self._fallback._admit()
                     self._cooldown_gen = self._fallback._cooldown_gen
                     return
+                blocked_until = self._fallback.blocked_until
+                if blocked_until is not None:
+                    # A 45009 seen here (kept locally too, in case Redis fails, or began while
+                    # Redis was down): no need to ask Redis before it ends.
+                    await coord.sleep(blocked_until - asyncio.get_running_loop().time())
+                    continue
                 lease = coord.lease_id()
                 pending = asyncio.ensure_future(
                     coord.admit_script(
                         keys=self._keys,
-                        args=[
-                            *self._gcra_args,
-                            self._corp_cap,
-                            lease,
-                            round(coord.lease_seconds * 1_000_000),
-                            round(_LEASE_POLL_SECONDS * 1000),
-                        ],
+                        args=[*self._gcra_args, lease, *self._admit_tail],
                     )
                 )
                 try:
@@ -621,7 +634,7 @@ class SharedLimiter(APILimiter):
                 else:
                     await coord.sleep(wait_ms / 1000)
 
-    def _abandon(self, done: asyncio.Future[Any], lease: str) -> None:
+    def _abandon(self, done: asyncio.Future[Any], lease: bytes) -> None:
         """The caller left while Redis admitted it: give back the lease if one was taken."""
         if done.cancelled() or done.exception() is not None:
             return
@@ -638,7 +651,7 @@ class SharedLimiter(APILimiter):
             self._coord.spawn(self._give_back(lease, successes))
         return handed
 
-    async def _give_back(self, lease: str, successes: int) -> None:
+    async def _give_back(self, lease: bytes, successes: int) -> None:
         # Without Redis the lease expires by itself.
         reply = await self._coord.attempt(
             lambda: self._coord.release_script(
@@ -658,7 +671,7 @@ class SharedLimiter(APILimiter):
                 await asyncio.sleep(period)
                 due = [lease for lease, taken in self._leases if coord.clock() - taken >= period]
                 if due:
-                    args: list[int | str] = [round(coord.lease_seconds * 1_000_000), *due]
+                    args: list[int | bytes] = [round(coord.lease_seconds * 1_000_000), *due]
                     renew = functools.partial(coord.renew_script, keys=[self._keys[2]], args=args)
                     await coord.attempt(renew)
         finally:
