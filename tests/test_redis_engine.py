@@ -363,8 +363,10 @@ async def test_unreachable_redis_never_fails_a_call_and_warns_once(
         assert not coord.shared
         lim = client._core.limiter("oa/calendar/get")
         assert lim.concurrency_limit == 2  # 10 // 4 while local
-        assert "hunter2pw" not in repr(coord)
+        for text in (repr(coord), repr(client), repr(client._core.limiter("oa/calendar/get"))):
+            assert "hunter2pw" not in text
         assert "***" in repr(coord)
+        assert "***" in repr(client)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "Redis unavailable" in warnings[0].getMessage()

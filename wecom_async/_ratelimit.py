@@ -107,7 +107,9 @@ class RateLimits:
     :param per_hour: calls allowed per API path per hour, for the whole corp.
     :param share: this corp's quota is shared with ``share - 1`` other processes; this process
         uses ``per_minute // share``, ``per_hour // share`` and
-        ``max(1, max_concurrency // share)``.
+        ``max(1, max_concurrency // share)``. With ``WeComClient(redis=...)`` the processes
+        share the whole quota through Redis instead, and ``share`` applies only while Redis is
+        unavailable.
     :param max_concurrency: concurrent calls allowed per API path, for the whole corp; the
         limit in force drops on 45033 and climbs back to this on success.
     :param burst_fraction: share of the quota that may go out at once from rest (the bucket

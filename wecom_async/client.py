@@ -222,6 +222,8 @@ class WeComClient:
         if session is not None and pool is not None:
             raise ValueError("pass session= or pool=, not both")
         coordinator = None
+        if redis is None and redis_key_prefix:
+            raise ValueError("redis_key_prefix is only used with redis=")
         if redis is not None:
             from ._redis import RedisCoordinator  # imports redis-py: only when asked for
 
@@ -251,7 +253,11 @@ class WeComClient:
         self.calendars = Calendars(self)
 
     def __repr__(self) -> str:
-        return f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r})"
+        coordinator = self._core.coordinator
+        shared = "" if coordinator is None else f", redis={coordinator.where!r}"  # no password
+        return (
+            f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r}{shared})"
+        )
 
     @property
     def corp_id(self) -> str:
