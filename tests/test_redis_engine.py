@@ -553,6 +553,29 @@ async def test_borrowed_redis_is_not_closed_and_with_options_shares(
         await borrowed.aclose()
 
 
+async def test_disabled_limits_with_redis_share_only_the_token(redis_server: RedisServer) -> None:
+    async with (
+        FakeWeCom() as fake,
+        WeComClient(
+            corp_id=fake.corp_id,
+            corp_secret=fake.corp_secret,
+            base_url=fake.base_url,
+            redis=redis_server.url,
+            rate_limits=RateLimits.disabled(),
+        ) as client,
+    ):
+        await call_n(client, 3)
+        assert not isinstance(client._core.limiter("oa/calendar/get"), SharedLimiter)
+    assert redis_server.keys("*token*")
+    assert not redis_server.keys("wecom:rl:*")
+    assert "zadd" not in redis_server.command_calls()  # no lease was ever taken
+
+
+def test_key_prefix_needs_redis() -> None:
+    with pytest.raises(ValueError, match="redis_key_prefix"):
+        WeComClient(corp_id="c", corp_secret="s", redis_key_prefix="t1:")
+
+
 async def test_owned_redis_is_closed(redis_server: RedisServer) -> None:
     def connected() -> int:
         return int(redis_server.info("clients")["connected_clients"])
