@@ -289,7 +289,9 @@ class RedisCoordinator:
 
     ``redis`` is a URL (the coordinator creates the connection pool, with short socket
     timeouts, and closes it in :meth:`close`) or a ``redis.asyncio.Redis`` it borrows and never
-    closes. ``share`` is the divisor of the quotas while Redis is unavailable.
+    closes. ``lease_seconds``, ``windows`` (the lengths of the "minute" and "hour"), ``clock``
+    (lease ages, log durations), ``sleep`` (waits for admission) and ``probe_sleep`` (pauses
+    between probes) are there for tests.
     """
 
     def __init__(
@@ -356,6 +358,7 @@ class RedisCoordinator:
         self.renew_script: Final[AsyncScript] = client.register_script(_RENEW)
         self.invalidate_script: Final[AsyncScript] = client.register_script(_INVALIDATE)
         self._down_since: float | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self._limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], SharedLimiter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -388,7 +391,7 @@ class RedisCoordinator:
             self.scrub(str(exc)),
         )
         if not self._closed:
-            self.spawn(self._probe())
+            self._probe_task = asyncio.ensure_future(self._probe())
 
     def scrub(self, text: str) -> str:
         """*text* without the Redis password (redis-py's messages should not hold it anyway)."""
@@ -471,12 +474,15 @@ class RedisCoordinator:
         if self._closed:
             return
         self._closed = True
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            await asyncio.wait({self._probe_task})
         for per_loop in self._limiters.values():
             for limiter in per_loop.values():
                 limiter._stop_renewal()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=_DEADLINE)
-            for task in pending:  # a probe asleep, or an operation on a Redis that hangs
+            for task in pending:  # an operation on a Redis that hangs
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
