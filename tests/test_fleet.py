@@ -65,17 +65,19 @@ async def test_fleet_shares_quota_concurrency_and_token(
 
 
 async def test_fleet_without_redis_overruns_the_quota(tmp_path: Path) -> None:
-    """The same fleet without ``redis=``: each process takes the whole quota, WeCom answers 45009
-    (this is what the test above guards against), and every process fetches its own token."""
+    """The same fleet without ``redis=``: each process takes the whole quota and cap, WeCom
+    answers 45033 and 45009 (what the test above guards against), and every process fetches
+    its own token."""
     async with fleet(tmp_path, per_minute=QUOTA, max_concurrency=CAP, latency=1.0) as group:
         workers = [
             # grace=1: the calls caught by the 60 s block are not waited for.
             await group.spawn(redis=None, per_minute=QUOTA, max_concurrency=CAP, grace=1.0)
             for _ in range(FLEET)
         ]
-        await group.start(workers, 25.0)
+        await group.start(workers, 40.0)
         await asyncio.gather(*(w.report() for w in workers))
         assert group.fake.quota_exceeded_count > 0
+        assert group.fake.concurrency_exceeded_count > 0
         assert group.fake.max_calls_in_window(PATH, seconds=60.0) >= QUOTA
         assert group.fake.gettoken_calls == FLEET
 
