@@ -208,15 +208,17 @@ return {limit, gen}
 
 #: KEYS: block. ARGV: block_ms, admission time (us) of the refused call.
 #: A 45009 to a call admitted before the current block began is part of that block: ignored.
-#: Otherwise the block ends at the later of its end and now + block_ms. Returns 1 if extended.
+#: Otherwise the block ends at the later of its end and now + block_ms. Returns the block's
+#: remaining milliseconds.
 _COOL_DOWN: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local started = tonumber(redis.call('GET', KEYS[1]))
-if started and tonumber(ARGV[2]) < started then return 0 end
-if redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local remaining = redis.call('PTTL', KEYS[1])
+if started and tonumber(ARGV[2]) < started then return remaining end
+if remaining >= tonumber(ARGV[1]) then return remaining end
 redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ARGV[1])
-return 1
+return tonumber(ARGV[1])
 """
 
 #: KEYS: leases. ARGV: lease_us, lease ids… Extends the leases still held. Returns how many.
@@ -504,12 +506,14 @@ class SharedLimiter(APILimiter):
     __slots__ = (
         "_admit_lock",
         "_admit_tail",
+        "_block_started_us",
         "_coord",
         "_corp_cap",
         "_fallback",
         "_freed",
         "_gcra_args",
         "_keys",
+        "_last_now_us",
         "_leases",
         "_local",
         "_renewal",
@@ -550,6 +554,9 @@ class SharedLimiter(APILimiter):
         self._leases: list[tuple[bytes, float]] = []  # held by this process: (id, taken at)
         self._successes = 0
         self._renewal: asyncio.Task[None] | None = None
+        # Redis time (µs) of the latest admission answer, and that of the last 45009 seen here.
+        self._last_now_us = -1
+        self._block_started_us = -1
 
     def __repr__(self) -> str:
         mode = "local" if self._local else "shared"
@@ -626,6 +633,7 @@ class SharedLimiter(APILimiter):
                     continue
                 coord.answered()
                 wait_ms, reason, limit, generation, now_us = (int(n) for n in reply)
+                self._last_now_us = max(self._last_now_us, now_us)
                 self._go_shared(limit, generation)
                 if reason == 0:
                     self._leases.append((lease, coord.clock()))
@@ -723,18 +731,25 @@ class SharedLimiter(APILimiter):
             return False
         if self._local:
             return self._fallback.cool_down(seconds, slot)
-        # Kept here too, in case Redis fails during the block.
-        self._fallback.cool_down(seconds)
         admitted_us = slot._cooldown_gen if slot is not None else 1 << 62
+        if admitted_us <= self._block_started_us:
+            return False  # admitted before the block began here: part of it (Redis agrees)
+        # The block began after every admission seen so far.
+        self._block_started_us = self._last_now_us
         self._coord.spawn(self._block(seconds, admitted_us))
         return True
 
     async def _block(self, seconds: float, admitted_us: int) -> None:
-        await self._coord.attempt(
+        remaining_ms = await self._coord.attempt(
             lambda: self._coord.cool_down_script(
                 keys=[self._keys[4]], args=[math.ceil(seconds * 1000), admitted_us]
             )
         )
+        # Kept here too, for the block's remaining time (all of it if Redis failed): this
+        # process waits it out without asking Redis, and keeps waiting if Redis fails.
+        remaining = seconds if remaining_ms is None else int(remaining_ms) / 1000
+        if remaining > 0:
+            self._fallback.cool_down(remaining)
 
     @property
     def blocked_until(self) -> float | None:
