@@ -226,6 +226,39 @@ async def test_cancelled_admission_gives_its_lease_back(
     assert lim.in_flight == 0
 
 
+async def test_a_caller_leaving_before_admission_takes_no_one_elses_lease(
+    redis_server: RedisServer, coords: list[RedisCoordinator]
+) -> None:
+    # Quota 3 a "minute" of 2 s, burst 1: a call every 2 s; cap 2. A caller cancelled while it
+    # waits for the quota or for the gate must not give back the lease of a call in flight.
+    coord = make(coords, redis_server.url, windows=(2.0, 3600.0))
+    lim = limiter(coord, RateLimits(per_minute=3, max_concurrency=2, window_slack=0))
+    first = await Slot(lim).acquire()
+    assert redis_server.command("ZCARD", lim._keys[2]) == 1
+    waiting = [asyncio.ensure_future(Slot(lim).acquire()) for _ in range(3)]
+    await asyncio.sleep(0.3)  # one waits in admission (the quota), two at the gate (the cap)
+    assert not any(task.done() for task in waiting)
+    first.release()  # hands its gate place to a waiter
+    await drain(lim)
+    assert redis_server.command("ZCARD", lim._keys[2]) == 0
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    await drain(lim)
+    assert lim.in_flight == 0
+    again = await asyncio.wait_for(Slot(lim).acquire(), 30)
+    assert redis_server.command("ZCARD", lim._keys[2]) == 1  # its lease, kept in flight
+    other = asyncio.ensure_future(Slot(lim).acquire())  # waits for the quota
+    await asyncio.sleep(0.2)
+    other.cancel()
+    await asyncio.gather(other, return_exceptions=True)
+    await drain(lim)
+    assert redis_server.command("ZCARD", lim._keys[2]) == 1  # still there: not given back
+    again.release()
+    await drain(lim)
+    assert redis_server.command("ZCARD", lim._keys[2]) == 0
+
+
 # --- 45009 and 45033 -----------------------------------------------------------------------------
 
 

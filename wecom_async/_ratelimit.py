@@ -336,7 +336,7 @@ class APILimiter:
             await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
-                self._release()  # we were handed a place but won't use it: pass it on
+                self._pass_on()  # we were handed a place but won't use it
             else:
                 with contextlib.suppress(ValueError):  # unless _wake already dropped it
                     self._waiters.remove(fut)
@@ -345,6 +345,10 @@ class APILimiter:
     def _release(self) -> bool:
         self._in_flight -= 1
         return bool(self._waiters) and self._wake()
+
+    def _pass_on(self) -> None:
+        """Give back a place that was handed to a waiter that left before using it."""
+        self._release()
 
     def _wake(self) -> bool:
         """Hand free places to waiting calls; returns whether any was handed one."""

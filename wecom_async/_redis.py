@@ -516,8 +516,10 @@ class SharedLimiter(APILimiter):
         "_last_now_us",
         "_leases",
         "_local",
+        "_local_holders",
         "_renewal",
         "_successes",
+        "_unleased_exits",
     )
 
     def __init__(
@@ -554,6 +556,9 @@ class SharedLimiter(APILimiter):
         self._leases: list[tuple[bytes, float]] = []  # held by this process: (id, taken at)
         self._successes = 0
         self._renewal: asyncio.Task[None] | None = None
+        # Gate places given back with no lease to give back: see _release.
+        self._unleased_exits = 0
+        self._local_holders = 0
         # Redis time (µs) of the latest admission answer, and that of the last 45009 seen here.
         self._last_now_us = -1
         self._block_started_us = -1
@@ -599,6 +604,13 @@ class SharedLimiter(APILimiter):
     # --- admission ----------------------------------------------------------------------------
 
     async def _admit(self) -> None:
+        try:
+            await self._admit_shared_or_local()
+        except BaseException:
+            self._unleased_exits += 1  # Slot.acquire now gives back the gate place: no lease
+            raise
+
+    async def _admit_shared_or_local(self) -> None:
         coord = self._coord
         async with self._admit_lock:
             while True:
@@ -606,6 +618,7 @@ class SharedLimiter(APILimiter):
                     self._go_local()
                     await self._fallback._admit()
                     self._cooldown_gen = self._fallback._cooldown_gen
+                    self._local_holders += 1
                     return
                 blocked_until = self._fallback.blocked_until
                 if blocked_until is not None:
@@ -657,13 +670,24 @@ class SharedLimiter(APILimiter):
 
     def _release(self) -> bool:
         handed = super()._release()
-        if self._leases:
-            # Leases are interchangeable: they count this process's calls in flight. The
-            # newest goes, so the oldest keep the age of the longest calls (for renewal).
+        # Leases are interchangeable: they count this process's calls in flight, and only the
+        # number matters. A place given back without a lease (admission abandoned, or admitted
+        # while Redis was down) takes none; when unsure, a lease is kept a little longer
+        # rather than given back early.
+        if self._unleased_exits:
+            self._unleased_exits -= 1
+        elif self._local_holders:
+            self._local_holders -= 1
+        elif self._leases:
+            # The newest goes, so the oldest keep the age of the longest calls (for renewal).
             lease, _ = self._leases.pop()
             successes, self._successes = self._successes, 0
             self._coord.spawn(self._give_back(lease, successes))
         return handed
+
+    def _pass_on(self) -> None:
+        self._unleased_exits += 1
+        super()._pass_on()
 
     async def _give_back(self, lease: bytes, successes: int) -> None:
         # Without Redis the lease expires by itself.
