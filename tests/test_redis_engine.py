@@ -410,12 +410,15 @@ async def test_unreachable_redis_never_fails_a_call_and_warns_once(
     assert all("hunter2pw" not in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("tokens_in_redis", [True, False])
+@pytest.mark.parametrize(
+    ("borrow", "tokens_in_redis"), [(True, True), (True, False), (False, False)]
+)
 async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
-    caplog: pytest.LogCaptureFixture, tokens_in_redis: bool
+    caplog: pytest.LogCaptureFixture, borrow: bool, tokens_in_redis: bool
 ) -> None:
-    # A borrowed client without our short socket timeouts, to a server that accepts and never
-    # answers: the first call waits out the deadline once, then everything is local.
+    # A server that accepts and never answers. A borrowed client without socket timeouts: the
+    # first call waits out our deadline once; a client from a URL: its 0.5 s socket timeout.
+    # Then everything is local.
     from redis.asyncio import Redis
 
     writers: list[asyncio.StreamWriter] = []
@@ -435,7 +438,7 @@ async def test_a_redis_that_never_answers_costs_a_call_one_deadline_at_most(
                 corp_id=fake.corp_id,
                 corp_secret=fake.corp_secret,
                 base_url=fake.base_url,
-                redis=borrowed,
+                redis=borrowed if borrow else f"redis://127.0.0.1:{port}/0",
                 # without: the first Redis operation is the admission, not the token's
                 token_store=None if tokens_in_redis else MemoryTokenStore(),
             ) as client,

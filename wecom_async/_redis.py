@@ -104,8 +104,9 @@ T = TypeVar("T")
 DEFAULT_LEASE_SECONDS: Final = 15.0
 #: Socket timeouts of a Redis created from a URL: a slow Redis must not stall calls.
 DEFAULT_SOCKET_TIMEOUT: Final = 0.5
-#: Longest wait for any one Redis operation, whatever the client's socket timeouts (a borrowed
-#: client may have none): then Redis counts as failed and the call goes on without it.
+#: Longest wait for any one Redis operation on a borrowed client, whatever its socket timeouts
+#: (it may have none): then Redis counts as failed and the call goes on without it. (A client
+#: created from a URL has 0.5 s socket timeouts and one retry of a dropped connection.)
 _DEADLINE: Final = 1.0
 #: Backoff between probes of a Redis that failed.
 _PROBE_FIRST: Final = 0.5
@@ -330,10 +331,14 @@ class RedisCoordinator:
             except ValueError:
                 raise ValueError(f"not a Redis URL: {self.where}") from None
             self.owns_redis = True
+            #: Whether our socket timeouts bound every operation (then no deadline task is
+            #: needed around each: ~50 µs less CPU per call); a borrowed client's may not.
+            self.bounded = True
         elif isinstance(redis, RedisClient):
             client = redis
             self.where = _describe_redis(redis)
             self.owns_redis = False
+            self.bounded = False
         else:
             raise TypeError(
                 f"redis= takes a URL or a redis.asyncio.Redis, got {type(redis).__name__}"
@@ -430,7 +435,10 @@ class RedisCoordinator:
         if not self.available() or self._closed:
             return None
         try:
-            result = await asyncio.wait_for(operation(), _DEADLINE)
+            if self.bounded:
+                result = await operation()
+            else:
+                result = await asyncio.wait_for(operation(), _DEADLINE)
         except self.errors as exc:
             self.failed(exc)
             return None
@@ -636,7 +644,10 @@ class SharedLimiter(APILimiter):
                 try:
                     # Shielded: a caller cancelled (or timed out) while Redis admits it gives
                     # the lease back once the answer comes.
-                    reply = await asyncio.wait_for(asyncio.shield(pending), _DEADLINE)
+                    if coord.bounded:
+                        reply = await asyncio.shield(pending)
+                    else:
+                        reply = await asyncio.wait_for(asyncio.shield(pending), _DEADLINE)
                 except BaseException as exc:
                     if not pending.done() or not pending.cancelled():
                         pending.add_done_callback(functools.partial(self._abandon, lease=lease))
