@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: run B1–B8 and rewrite ``benchmarks/RESULTS.md``.
+"""``python -m benchmarks``: run B1–B9 and rewrite ``benchmarks/RESULTS.md``.
 
 ``--only B1 B4`` runs some of them; ``--smoke`` runs everything at toy sizes (seconds, for the
 test suite; nothing is written unless ``--output`` is given).
@@ -21,6 +21,7 @@ from . import (
     bench_memory,
     bench_peers,
     bench_percall,
+    bench_redis,
 )
 from ._harness import FULL, SMOKE, BenchResult, Sizes, machine
 from ._report import render
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[BenchResult]]] = {
     "B6": bench_limiter.run,
     "B7": bench_memory.run,
     "B8": bench_peers.run,
+    "B9": bench_redis.run,
 }
 
 

@@ -60,6 +60,11 @@ class Sizes:
     peer_ids: int = 100_000
     peer_latency: float = 0.05
     peer_concurrency: int = 10
+    #: B9: calls per block and variant; fleet processes, seconds and quota (calls a minute).
+    redis_calls: int = 200
+    fleet_processes: int = 8
+    fleet_seconds: float = 65.0
+    fleet_per_minute: int = 1200
 
 
 FULL = Sizes()
@@ -78,6 +83,10 @@ SMOKE = Sizes(
     peer_ids=2_000,
     peer_latency=0.001,
     peer_concurrency=4,
+    redis_calls=5,
+    fleet_processes=2,
+    fleet_seconds=2.0,
+    fleet_per_minute=600,
 )
 
 

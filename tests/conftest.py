@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from wecom_async import WeComClient
-from wecom_async.testing import FakeWeCom
+from wecom_async.testing import FakeWeCom, RedisServer
 
 
 class RecordingSleep:
@@ -40,3 +42,30 @@ async def client(fake: FakeWeCom, sleep: RecordingSleep) -> AsyncIterator[WeComC
         sleep=sleep,
     ) as wecom:
         yield wecom
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_session() -> Iterator[RedisServer]:
+    """One real ``redis-server`` for the whole run (loopback, nothing persisted); stopped at the
+    end even when tests fail. Missing redis-server: the tests that need it are skipped locally,
+    but fail in CI (``CI`` set), where the Redis guarantees must be checked."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(message + ": CI must run the Redis tests", pytrace=False)
+        pytest.skip(message)
+    with RedisServer(executable) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> RedisServer:
+    """The session's Redis, running (restarted if a test stopped it), with no keys, no cached
+    scripts and its command statistics at 0."""
+    redis_session.start()
+    redis_session.reset()
+    return redis_session

@@ -22,18 +22,21 @@ from benchmarks._data import (
     make_schedules,
     schedule_ids,
 )
-from benchmarks._harness import SMOKE
+from benchmarks._harness import SMOKE, BenchResult
 from benchmarks._report import render
 from benchmarks._server import ServerInfo, build_fake
 from benchmarks._virtual import run_on_fake_clock
 from benchmarks.bench_limiter import max_in_window
 from wecom_async import WeComClient
-from wecom_async.testing import FakeWeCom
+from wecom_async.testing import FakeWeCom, RedisServer
+
+#: Benchmarks that need a redis-server (tested below, where its absence skips or fails like the
+#: other Redis tests).
+NEEDS_REDIS = ("B9",)
 
 
-def test_every_benchmark_runs_at_toy_sizes() -> None:
-    results = bench_main.run_all(SMOKE, log=lambda _: None)
-    assert [r.id for r in results] == list(bench_main.BENCHMARKS)
+def _check_results(results: list[BenchResult], wanted: list[str]) -> None:
+    assert [r.id for r in results] == wanted
     for result in results:
         assert result.rows, result.id
         for row in result.rows:
@@ -43,6 +46,21 @@ def test_every_benchmark_runs_at_toy_sizes() -> None:
     for result in results:
         assert f"## {result.id}: " in text
     assert text.count("| measure |") == len(results)
+
+
+def test_every_benchmark_runs_at_toy_sizes() -> None:
+    wanted = [b for b in bench_main.BENCHMARKS if b not in NEEDS_REDIS]
+    _check_results(bench_main.run_all(SMOKE, wanted, log=lambda _: None), wanted)
+
+
+def test_the_redis_benchmark_runs_at_toy_sizes(redis_session: RedisServer) -> None:
+    """B9 starts its own redis-server; the session's is asked for only to skip or fail alike."""
+    results = bench_main.run_all(SMOKE, NEEDS_REDIS, log=lambda _: None)
+    _check_results(results, list(NEEDS_REDIS))
+    rows = {row.measure: row for row in results[0].rows}
+    assert rows["Redis round trips per call (commands sent, MONITOR)"].ours > 0  # through Redis
+    fleet_rows = [row for measure, row in rows.items() if "fleet" in measure]
+    assert all(row.ours > 0 for row in fleet_rows)
 
 
 def test_data_is_deterministic_and_sized_as_the_profiles_say() -> None:

@@ -111,7 +111,9 @@ class RateLimits:
     :param per_hour: calls allowed per API path per hour, for the whole corp.
     :param share: this corp's quota is shared with ``share - 1`` other processes; this process
         uses ``per_minute // share``, ``per_hour // share`` and
-        ``max(1, max_concurrency // share)``.
+        ``max(1, max_concurrency // share)``. With ``WeComClient(redis=...)`` the processes
+        share the whole quota through Redis instead, and ``share`` applies only while Redis is
+        unavailable.
     :param max_concurrency: concurrent calls allowed per API path, for the whole corp; the
         limit in force drops on 45033 and climbs back to this on success.
     :param burst_fraction: share of the quota that may go out at once from rest (the bucket
@@ -254,12 +256,12 @@ class Slot:
         self.release()
 
 
-@final
 class APILimiter:
     """The limits of one ``(corp, API path)`` in one event loop.
 
     Get it from :func:`limiter_for` (which shares it between all clients of the corp in the
     loop); it must only be used in the loop that was running when it was first used.
+    (``_redis.SharedLimiter`` extends it to share the limits through Redis.)
     """
 
     __slots__ = (
@@ -338,7 +340,7 @@ class APILimiter:
             await fut
         except BaseException:
             if fut.done() and not fut.cancelled():
-                self._release()  # we were handed a place but won't use it: pass it on
+                self._pass_on()  # we were handed a place but won't use it
             else:
                 with contextlib.suppress(ValueError):  # unless _wake already dropped it
                     self._waiters.remove(fut)
@@ -347,6 +349,10 @@ class APILimiter:
     def _release(self) -> bool:
         self._in_flight -= 1
         return bool(self._waiters) and self._wake()
+
+    def _pass_on(self) -> None:
+        """Give back a place that was handed to a waiter that left before using it."""
+        self._release()
 
     def _wake(self) -> bool:
         """Hand free places to waiting calls; returns whether any was handed one."""

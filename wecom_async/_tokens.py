@@ -29,6 +29,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import attrs
@@ -58,7 +59,11 @@ class AccessToken:
 
 
 class TokenStore(Protocol):
-    """Where tokens are kept. Keys never contain the secret (see :func:`token_key`)."""
+    """Where tokens are kept. Keys never contain the secret (see :func:`token_key`).
+
+    A store shared by processes may also offer ``refresh_lock(key)``, an async context manager
+    held while a token is fetched (then one process calls gettoken and the others re-read).
+    """
 
     async def get(self, key: str) -> AccessToken | None:
         """The stored token, or None."""
@@ -206,6 +211,17 @@ class TokenManager:
             future.exception()
 
     async def _refresh(self) -> str:
+        # A store shared by processes may offer a lock, so that one of them calls gettoken
+        # while the others wait, then read the token it stored.
+        refresh_lock: Callable[[str], AbstractAsyncContextManager[None]] | None = getattr(
+            self._store, "refresh_lock", None
+        )
+        if refresh_lock is None:
+            return await self._refresh_from_store()
+        async with refresh_lock(self._key):
+            return await self._refresh_from_store()
+
+    async def _refresh_from_store(self) -> str:
         stored = await self._store.get(self._key)
         value = self._fresh(stored)
         if value is not None and value != self._revoked:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -33,6 +33,11 @@ from .errors import (
 from .models._validation import Checker
 from .resources.calendars import Calendars
 from .resources.schedules import Schedules
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ._redis import RedisCoordinator
 
 __all__ = ["WeComClient"]
 
@@ -102,9 +107,13 @@ class _Core:
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
         max_response_bytes: int,
+        coordinator: RedisCoordinator | None,
     ) -> None:
         self.corp_id = corp_id
         self.max_response_bytes = max_response_bytes
+        self.coordinator = coordinator
+        #: ``limiter_for`` or, with ``redis=``, the coordinator's (limits shared through Redis).
+        self.limiter_for = limiter_for if coordinator is None else coordinator.limiter_for
         self.rate_limits = rate_limits
         self.sleep = sleep
         self.corp_secret = corp_secret
@@ -137,7 +146,7 @@ class _Core:
 
     def limiter(self, path: str) -> APILimiter:
         """The rate limiter of ``path`` for this corp in the running loop (shared by clients)."""
-        return limiter_for(self.corp_id, path, self.rate_limits)
+        return self.limiter_for(self.corp_id, path, self.rate_limits)
 
     def url(self, path: str, token: str) -> URL:
         if token != self._url_token:
@@ -195,6 +204,12 @@ class WeComClient:
     for token expiry (injectable for tests). ``max_response_bytes`` bounds every answer read
     (decompressed; 64 MiB by default): a larger one fails the call with
     :class:`~wecom_async.ResponseTooLargeError`, having used at most that much memory.
+
+    ``redis`` (a URL such as ``"redis://127.0.0.1:6379/0"``, or a ``redis.asyncio.Redis`` the
+    client borrows and never closes) shares the quotas, the concurrency cap, cool-downs and the
+    access token with every process passing the same Redis (``pip install
+    'wecom-async[redis]'``); ``redis_key_prefix`` is prepended to every key. While Redis is
+    unavailable the client limits locally to ``1/RateLimits.share`` of the quotas.
     """
 
     schedules: Schedules
@@ -217,6 +232,8 @@ class WeComClient:
         max_retries: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        redis: str | Redis | None = None,
+        redis_key_prefix: str = "",
     ) -> None:
         _check_arguments(
             corp_id,
@@ -228,7 +245,16 @@ class WeComClient:
             max_retries=max_retries,
             token_refresh_margin=token_refresh_margin,
             max_response_bytes=max_response_bytes,
+            redis=redis,
+            redis_key_prefix=redis_key_prefix,
         )
+        coordinator = None
+        if redis is not None:
+            from ._redis import RedisCoordinator  # imports redis-py: only when asked for
+
+            coordinator = RedisCoordinator(redis, key_prefix=redis_key_prefix)
+            if token_store is None:
+                token_store = coordinator.token_store()
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
         ).override(max_retries=max_retries)
@@ -245,6 +271,7 @@ class WeComClient:
             retry=options.retry,
             sleep=sleep,
             max_response_bytes=max_response_bytes,
+            coordinator=coordinator,
         )
         self._options = options
         self._derived = False
@@ -252,7 +279,11 @@ class WeComClient:
         self.calendars = Calendars(self)
 
     def __repr__(self) -> str:
-        return f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r})"
+        coordinator = self._core.coordinator
+        shared = "" if coordinator is None else f", redis={coordinator.where!r}"  # no password
+        return (
+            f"WeComClient(corp_id={self._core.corp_id!r}, base_url={self._core.base_url!r}{shared})"
+        )
 
     @property
     def corp_id(self) -> str:
@@ -296,7 +327,7 @@ class WeComClient:
         return self._core.closed
 
     async def close(self) -> None:
-        """Close the client, and the session it opened (never a borrowed session or pool).
+        """Close the client, and what it opened (never a borrowed session, pool or Redis).
 
         Calls made afterwards raise :class:`~wecom_async.ClientClosedError`, and so do calls
         in flight on the session it closes (with ``request_sent=True``: the request may have
@@ -308,6 +339,8 @@ class WeComClient:
             return
         core = self._core
         core.closed = True
+        if core.coordinator is not None:
+            await core.coordinator.close()
         if core.owns_pool:
             await core.pool.close()
 
@@ -430,7 +463,7 @@ class WeComClient:
             options = options.override(timeout=timeout, max_retries=max_retries)
         policy = options.retry
         core = self._core
-        limiter = limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path), inlined
+        limiter = core.limiter_for(core.corp_id, path, core.rate_limits)  # core.limiter(path)
         tokens = core.tokens
         token_refreshed = False
         retry_number = 0
@@ -521,6 +554,8 @@ def _check_arguments(
     max_retries: object,
     token_refresh_margin: object,
     max_response_bytes: object,
+    redis: object,
+    redis_key_prefix: object,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -561,6 +596,10 @@ def _check_arguments(
         or max_response_bytes < 1
     ):
         check.add("max_response_bytes", f"must be a positive integer, got {max_response_bytes!r}")
+    if not isinstance(redis_key_prefix, str):
+        check.add("redis_key_prefix", f"must be a string, got {type(redis_key_prefix).__name__}")
+    elif redis_key_prefix and redis is None:
+        check.add("redis_key_prefix", "is only used with redis=")
     check.raise_if_any("WeComClient arguments")
 
 

@@ -25,6 +25,7 @@ import attrs
 import click
 import orjson
 from rich.console import Console
+from yarl import URL
 
 from .. import (
     AccessTokenError,
@@ -107,6 +108,8 @@ class Connection:
     timeout: float
     max_retries: int
     debug: bool
+    #: Shares quotas and tokens with other processes (may hold a password: never shown).
+    redis_url: str | None = attrs.field(default=None, repr=False)
 
     def client(self) -> WeComClient:
         """A client, or a usage error naming what is missing (never the secret's value)."""
@@ -122,18 +125,27 @@ class Connection:
                 "visible to other users in `ps`)",
                 EXIT_USAGE,
             )
-        return WeComClient(
-            corp_id=self.corp_id,
-            corp_secret=self.corp_secret,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
+        try:
+            return WeComClient(
+                corp_id=self.corp_id,
+                corp_secret=self.corp_secret,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                redis=self.redis_url or None,
+            )
+        except (ImportError, ValueError) as exc:  # redis-py missing, or not a Redis URL
+            if not self.redis_url:
+                raise
+            raise CLIError(f"--redis-url/WECOM_REDIS_URL: {exc}", EXIT_USAGE) from None
 
     def scrub(self, text: str) -> str:
-        """``text`` with the secret replaced (belt and braces: our messages never carry it)."""
+        """``text`` with the secrets replaced (belt and braces: our messages never carry them)."""
         if self.corp_secret and len(self.corp_secret) >= 4:
             text = text.replace(self.corp_secret, "***")
+        password = URL(self.redis_url).password if self.redis_url else None
+        if password and len(password) >= 4:
+            text = text.replace(password, "***")
         return text
 
 
@@ -188,6 +200,15 @@ _API_OPTIONS: tuple[Callable[[F], F], ...] = (
     click.option(
         "--debug", is_flag=True, help="Log every call and show tracebacks (secrets are masked)."
     ),
+    click.option(
+        "--redis-url",
+        envvar="WECOM_REDIS_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="Share the corp's quotas and access token with other processes through this "
+        "Redis (redis://[:password@]host:port/db; needs wecom-async[redis]). Prefer the "
+        "variable when it holds a password.",
+    ),
 )
 
 
@@ -203,6 +224,7 @@ def api_options(func: Callable[..., T]) -> Callable[..., T]:
         timeout: float,
         max_retries: int,
         debug: bool,
+        redis_url: str | None,
         **kwargs: Any,
     ) -> T:
         root = click.get_current_context().find_root()
@@ -213,6 +235,7 @@ def api_options(func: Callable[..., T]) -> Callable[..., T]:
             timeout=timeout,
             max_retries=max_retries,
             debug=debug or bool(root.params.get("debug")),
+            redis_url=redis_url,
         )
         return func(*args, conn=conn, **kwargs)
 

@@ -10,6 +10,9 @@ Test knobs: the request log (``fake.requests``), token control, scripted and ran
 WeCom's encrypted callbacks after each change (``fake.subscribe_callbacks``).
 
 Run it standalone with ``python -m wecom_async.testing --port 8080``.
+
+:class:`RedisServer` runs a throw-away ``redis-server`` on loopback, for tests of a fleet of
+processes sharing their limits through Redis (``WeComClient(..., redis=server.url)``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ._errors import FakeAPIError
 from ._faults import FaultProfile, Faults
 from ._log import RequestRecord
 from ._quota import Quota
+from ._redis_server import RedisServer, RedisServerError
 from ._server import FAKE_WECOM_KEY, FakeWeCom
 from ._store import Store
 
@@ -38,6 +42,8 @@ __all__ = [
     "Handler",
     "HandlerContext",
     "Quota",
+    "RedisServer",
+    "RedisServerError",
     "RequestRecord",
     "Store",
 ]
