@@ -35,7 +35,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The main job: the demo on the embedded fake server."""
-    session.install("-e", ".")
+    session.install("-e", ".[callbacks]")
     session.run("wecom-async", "demo", *session.posargs)
 
 
