@@ -329,6 +329,64 @@ def test_a_wrongly_typed_secret_is_never_shown() -> None:
     assert "s3cr3t" not in str(info.value)
 
 
+# --- per-call timeout= and max_retries= -------------------------------------------------------
+
+Endpoint = Callable[..., Awaitable[Any]]
+
+# Every endpoint, with valid arguments: only the call options passed to it are wrong.
+ENDPOINTS: list[Any] = [
+    pytest.param(lambda c, **o: c.schedules.add(start_time=T0, end_time=T0 + HOUR, **o), id="add"),
+    pytest.param(lambda c, **o: c.schedules.get(["sid"], **o), id="get"),
+    pytest.param(
+        lambda c, **o: c.schedules.update("sid", start_time=T0, end_time=T0 + HOUR, **o),
+        id="update",
+    ),
+    pytest.param(lambda c, **o: c.schedules.patch("sid", summary="s", **o), id="patch"),
+    pytest.param(lambda c, **o: c.schedules.delete("sid", **o), id="delete"),
+    pytest.param(lambda c, **o: c.schedules.add_attendees("sid", ["a"], **o), id="add_att"),
+    pytest.param(lambda c, **o: c.schedules.remove_attendees("sid", ["a"], **o), id="remove_att"),
+    pytest.param(lambda c, **o: _first(c.schedules.list_by_calendar("wc", **o)), id="list"),
+    pytest.param(lambda c, **o: c.schedules.get_many(["sid"], on_error="collect", **o), id="many"),
+    pytest.param(lambda c, **o: _first(c.schedules.iter_many(["sid"], **o)), id="iter_many"),
+    pytest.param(lambda c, **o: c.calendars.add(summary="s", color="#000000", **o), id="cal add"),
+    pytest.param(lambda c, **o: c.calendars.get(["wc"], **o), id="cal get"),
+    pytest.param(
+        lambda c, **o: c.calendars.update("wc", summary="s", color="#000000", **o),
+        id="cal update",
+    ),
+    pytest.param(lambda c, **o: c.calendars.patch("wc", summary="s", **o), id="cal patch"),
+    pytest.param(lambda c, **o: c.calendars.delete("wc", **o), id="cal delete"),
+    pytest.param(
+        lambda c, **o: c.request("oa/schedule/get", {"schedule_id_list": []}, **o), id="request"
+    ),
+    pytest.param(lambda c, **o: c.with_options(**o).schedules.get(["sid"]), id="with_options"),
+]
+
+WRONG_OPTIONS: list[Any] = [
+    pytest.param({"max_retries": "3"}, "max_retries", id="retries str"),
+    pytest.param({"max_retries": 1.5}, "max_retries", id="retries float"),
+    pytest.param({"max_retries": True}, "max_retries", id="retries bool"),
+    pytest.param({"max_retries": -1}, "max_retries", id="retries<0"),
+    pytest.param({"timeout": -1}, "timeout", id="timeout<0"),
+    pytest.param({"timeout": 0}, "timeout", id="timeout 0"),
+    pytest.param({"timeout": "1"}, "timeout", id="timeout str"),
+    pytest.param({"timeout": float("nan")}, "timeout", id="timeout nan"),
+]
+
+
+@pytest.mark.parametrize(("options", "name"), WRONG_OPTIONS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_a_wrong_per_call_option_is_a_validation_error_naming_it_and_nothing_is_sent(
+    client: WeComClient, fake: Any, endpoint: Endpoint, options: dict[str, Any], name: str
+) -> None:
+    """Not a TypeError from deep in the retry loop, nor taken as it is (-1 s, 1.5 retries), nor
+    (in a bulk fetch) a chunk failure: the same check as the constructor's."""
+    with pytest.raises(ValidationError) as info:
+        await endpoint(client, **options)
+    assert info.value.paths == (name,), str(info.value)
+    assert fake.requests == []  # not even gettoken
+
+
 # --- item 10: what the docs allow is not refused -------------------------------------------------
 
 

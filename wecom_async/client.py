@@ -76,6 +76,11 @@ class _Options:
     ) -> _Options:
         if timeout is None and max_retries is None:
             return self
+        # Checked here, before anything is sent: a wrong type would otherwise fail deep in the
+        # retry loop (a TypeError), or be taken as it is (a negative timeout, 1.5 retries).
+        check = Checker()
+        check.call_options(timeout, max_retries)
+        check.raise_if_any("call options")
         return _Options(
             timeout=self.timeout if timeout is None else _as_timeout(timeout),
             retry=self.retry
@@ -548,12 +553,14 @@ def _check_arguments(
             )
     if session is not None and pool is not None:
         check.add("session", "pass session= or pool=, not both")
-    if not isinstance(timeout, aiohttp.ClientTimeout) and not _seconds(timeout, zero=False):
-        check.add("timeout", f"must be seconds > 0 or an aiohttp.ClientTimeout, got {timeout!r}")
-    retries_typed = max_retries is None or check.is_int("max_retries", max_retries)
-    if retries_typed and isinstance(max_retries, int) and max_retries < 0:
-        check.add("max_retries", f"must be at least 0, got {max_retries}")
-    if not _seconds(token_refresh_margin, zero=True):
+    if timeout is None:
+        check.add("timeout", "must be seconds > 0 or an aiohttp.ClientTimeout, got None")
+    check.call_options(timeout, max_retries)
+    if not (
+        isinstance(token_refresh_margin, (int, float))
+        and not isinstance(token_refresh_margin, bool)
+        and 0 <= token_refresh_margin < float("inf")
+    ):
         check.add("token_refresh_margin", f"must be seconds ≥ 0, got {token_refresh_margin!r}")
     if (
         not isinstance(max_response_bytes, int)
@@ -562,13 +569,6 @@ def _check_arguments(
     ):
         check.add("max_response_bytes", f"must be a positive integer, got {max_response_bytes!r}")
     check.raise_if_any("WeComClient arguments")
-
-
-def _seconds(value: object, *, zero: bool) -> bool:
-    """A finite int or float (not a bool) above 0, or at 0 too with *zero*."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    return (value >= 0 if zero else value > 0) and value < float("inf")
 
 
 def _check_request_arguments(path: object, body: object) -> None:
