@@ -167,12 +167,18 @@ class _Core:
             else attrs.evolve(self.gettoken_timeout, total=timeout),
             path="gettoken",
             secrets=(self.corp_secret,),
+            max_bytes=self.max_response_bytes,
         )
         try:
             answer = _sansio.decode_response(status, body, _TokenResponse, "gettoken")
         except ResponseDecodeError as exc:
-            # The body may hold a token: keep no excerpt of it.
-            raise ResponseDecodeError(str(exc), path="gettoken") from None
+            message = exc.message
+        else:
+            message = ""
+        if message:
+            # The body may hold a token: keep no excerpt of it, not even in the __context__ that
+            # ``from None`` would keep (hence raised outside the except block).
+            raise ResponseDecodeError(message, path="gettoken")
         if not answer.access_token:
             raise ResponseDecodeError("gettoken answered without a token", path="gettoken")
         # expires_in may be 0: WeCom answers its current token while it is valid, with the whole
