@@ -26,7 +26,7 @@ from wecom_async import (
 from wecom_async._tokens import MemoryTokenStore, TokenManager
 from wecom_async.testing import FakeClock, FakeWeCom, FaultProfile
 
-from .conftest import RecordingSleep
+from .conftest import Hang, RecordingSleep
 
 GET = "oa/schedule/get"
 
@@ -246,22 +246,6 @@ async def test_a_broken_gettoken_answer_is_typed_and_never_carries_the_token(
 
 
 # --- 2. the token fetch obeys the caller's timeout -------------------------------------------
-
-
-class Hang:
-    """The fake's ``sleep``: its latency faults last until :meth:`release` (then the fake can
-    close without leaving a handler behind)."""
-
-    def __init__(self) -> None:
-        self.entered = asyncio.Event()
-        self._released = asyncio.Event()
-
-    async def __call__(self, seconds: float) -> None:
-        self.entered.set()
-        await self._released.wait()
-
-    def release(self) -> None:
-        self._released.set()
 
 
 async def test_a_hanging_gettoken_fails_a_call_within_its_timeout() -> None:
