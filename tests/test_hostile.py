@@ -7,7 +7,7 @@ import gc
 import gzip
 import tracemalloc
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -152,6 +152,56 @@ async def test_a_chunk_failing_with_any_exception_lands_its_ids_in_failures(
             await client.schedules.get_many(wanted, chunk_size=100)
         assert caught.value.failed_ids == wanted[100:200]  # type: ignore[attr-defined]
         assert isinstance(caught.value.__cause__, UnexpectedError)
+
+
+class FailingStore:
+    """A custom token store whose backend is down (a Redis store, say)."""
+
+    async def get(self, key: str) -> None:
+        raise ConnectionRefusedError("token store down")
+
+    async def set(self, key: str, token: object) -> None:
+        raise AssertionError("not reached")
+
+    async def invalidate(self, key: str, value: str) -> None:
+        raise AssertionError("not reached")
+
+
+async def test_a_single_call_failing_with_any_exception_raises_unexpected_error(
+    hostile: Hostile,
+) -> None:
+    """As a bulk chunk reports it: a WeComError, the original as ``__cause__``, nothing sent."""
+    async with client_for(hostile, token_store=FailingStore()) as client:
+        calls: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("oa/schedule/get", lambda: client.schedules.get(["a"])),
+            ("oa/schedule/add", lambda: client.schedules.add(start_time=1, end_time=2)),
+            ("oa/calendar/get", lambda: client.calendars.get(["wc"])),
+            ("oa/schedule/get", lambda: client.request("oa/schedule/get", {})),
+        ]
+        for path, call in calls:
+            with pytest.raises(UnexpectedError) as caught:
+                await call()
+            assert caught.value.path == path
+            assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+            assert caught.value.error is caught.value.__cause__
+    assert hostile.calls == 0
+
+
+async def test_a_cancelled_single_call_is_cancelled_not_wrapped(hostile: Hostile) -> None:
+    arrived = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        arrived.set()
+        await hostile.stopping.wait()
+        return web.Response()
+
+    hostile.handler = never
+    async with client_for(hostile) as client:
+        call = asyncio.ensure_future(client.schedules.get(["a"]))
+        await arrived.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
 
 
 async def test_a_stray_cancelled_error_from_a_chunk_is_a_failure_not_a_cancellation(

@@ -28,7 +28,9 @@ from .errors import (
     FrequencyLimitError,
     HTTPStatusError,
     ResponseDecodeError,
+    UnexpectedError,
     WeComAPIError,
+    WeComError,
 )
 from .models._validation import Checker
 from .resources.calendars import Calendars
@@ -517,6 +519,14 @@ class WeComClient:
                 )
                 await core.sleep(delay)
                 continue
+            except WeComError:
+                raise
+            except Exception as exc:
+                # A bug, ours or in injected code (a token store that fails, a response_model
+                # that raises): typed like every failure, the original kept as ``__cause__``, as
+                # a bulk fetch reports it. (CancelledError and KeyboardInterrupt are no
+                # ``Exception``: they pass unchanged.)
+                raise UnexpectedError(exc, path=path) from exc
             limiter.on_success()
             return result
 
