@@ -481,6 +481,37 @@ async def test_close_during_get_many_collect_keeps_what_was_fetched(
     assert hostile.calls == 5
 
 
+async def test_a_client_closed_error_in_flight_keeps_no_url_in_its_context(
+    hostile: Hostile,
+) -> None:
+    """The session closes as a call fails with an aiohttp error that shows the request's URL
+    (with the token): ``from None`` hides it from tracebacks, not from ``__context__``."""
+    session: aiohttp.ClientSession | None = None
+
+    async def fail_showing_the_url(
+        _: aiohttp.ClientSession, __: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        assert session is not None
+        if "access_token" in str(params.url):
+            await session.close()
+            raise aiohttp.InvalidURL(params.url)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(fail_showing_the_url)
+    session = aiohttp.ClientSession(trace_configs=[trace])
+    try:
+        async with client_for(hostile, session=session) as client:
+            with pytest.raises(ClientClosedError) as caught:
+                await client.schedules.get(["a"])
+    finally:
+        await session.close()
+    assert caught.value.request_sent
+    error: BaseException | None = caught.value
+    while error is not None:
+        assert "token=tok" not in f"{error!s} {error!r}", type(error)
+        error = error.__cause__ or error.__context__
+
+
 async def test_calls_after_close_raise_client_closed_error(hostile: Hostile) -> None:
     client = client_for(hostile)
     await client.schedules.get(["a"])
