@@ -546,6 +546,11 @@ async def test_fetch_into_a_pipe_or_a_device_works_or_fails_in_one_line(
         assert not remove_if_there(stray)
     finally:
         remove_if_there(stray)
+    # "-" is stdout too, not a file named "-".
+    dash = await wecom(*fetch, "--out", "-", env=cli_env(fake), cwd=tmp_path)
+    assert dash.code == 4, dash.err
+    assert len(dash.out.splitlines()) == 250
+    assert not (tmp_path / "-").exists()
     # The reader goes away (`| head`): the fetch stops with its report, it does not hang.
     more = seed(fake, 2000)  # far more than a pipe buffer holds
     (tmp_path / "more.txt").write_text("\n".join(more))
