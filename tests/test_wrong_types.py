@@ -309,6 +309,21 @@ async def test_every_wrong_field_is_named_at_once(client: WeComClient, fake: Any
             ("token_refresh_margin",),
             id="margin None",
         ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "retry": 3, "rate_limits": {"share": 1}},
+            ("retry", "rate_limits"),
+            id="retry and rate_limits",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "token_store": {}},
+            ("token_store",),
+            id="token_store",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "clock": 0.0, "sleep": None},
+            ("clock", "sleep"),
+            id="clock and sleep",
+        ),
     ],
 )
 def test_the_constructor_names_the_wrong_argument(

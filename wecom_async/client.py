@@ -241,6 +241,11 @@ class WeComClient:
             max_retries=max_retries,
             token_refresh_margin=token_refresh_margin,
             max_response_bytes=max_response_bytes,
+            retry=retry,
+            rate_limits=rate_limits,
+            token_store=token_store,
+            clock=clock,
+            sleep=sleep,
         )
         options = _Options(
             timeout=_as_timeout(timeout), retry=retry if retry is not None else RetryPolicy()
@@ -542,6 +547,11 @@ def _check_arguments(
     max_retries: object,
     token_refresh_margin: object,
     max_response_bytes: object,
+    retry: object,
+    rate_limits: object,
+    token_store: object,
+    clock: object,
+    sleep: object,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -584,6 +594,20 @@ def _check_arguments(
         or max_response_bytes < 1
     ):
         check.add("max_response_bytes", f"must be a positive integer, got {max_response_bytes!r}")
+    # The wrong object here would fail only at the first call, as an AttributeError.
+    for name, value, kind in (
+        ("retry", retry, RetryPolicy),
+        ("rate_limits", rate_limits, RateLimits),
+    ):
+        if value is not None and not isinstance(value, kind):
+            check.add(name, f"must be a {kind.__name__}, got {type(value).__name__}")
+    if token_store is not None and not all(
+        callable(getattr(token_store, method, None)) for method in ("get", "set", "invalidate")
+    ):
+        check.add("token_store", f"must be a TokenStore, got {type(token_store).__name__}")
+    for name, value in (("clock", clock), ("sleep", sleep)):
+        if not callable(value):
+            check.add(name, f"must be a function, got {type(value).__name__}")
     check.raise_if_any("WeComClient arguments")
 
 
