@@ -223,6 +223,16 @@ CASES: list[Any] = [
     pytest.param(lambda c: c.calendars.get([{}]), "cal_ids[0]", id="cal get unhashable"),
     pytest.param(lambda c: c.calendars.delete(None), "cal_id", id="cal delete None"),
     pytest.param(lambda c: c.request(5), "path", id="request path int"),
+    pytest.param(lambda c: c.request("oa/a b"), "path", id="request path space"),
+    pytest.param(
+        lambda c: c.request("oa/x HTTP/1.1\r\nX-Injected: 1\r\n\r\n"),
+        "path",
+        id="request path CRLF",
+    ),
+    pytest.param(lambda c: c.request("oa/x?debug=1"), "path", id="request path query"),
+    pytest.param(lambda c: c.request("oa/x#f"), "path", id="request path fragment"),
+    pytest.param(lambda c: c.request("../../admin"), "path", id="request path dots"),
+    pytest.param(lambda c: c.request("http://evil.example/x"), "path", id="request path URL"),
     pytest.param(lambda c: c.request("oa/schedule/get", [1]), "body", id="request body list"),
     pytest.param(
         lambda c: c.request("oa/schedule/get", {"schedule_id_list": ["\ud800"]}),

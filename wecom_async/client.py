@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
@@ -39,6 +40,11 @@ from .resources.schedules import Schedules
 __all__ = ["WeComClient"]
 
 CLIENT_CLOSED = "this WeComClient is closed; create a new one"
+
+#: What ``request()`` takes as a path: segments of letters, digits, ``_`` and ``-`` (as WeCom's
+#: are), between optional slashes. The path goes into the URL as it is (before the token): a
+#: space, ``?``, ``#``, ``..`` or a line break would change the request, or where it goes.
+_API_PATH = re.compile(r"/*[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/*")
 
 logger = logging.getLogger("wecom_async")
 
@@ -382,7 +388,7 @@ class WeComClient:
         as for every other call. Pass ``idempotent=True`` for reads, so that failures after the
         request may have reached WeCom (timeouts, resets, 5xx) are retried too.
         """
-        if not (type(path) is str and path.strip("/")) or not (
+        if not (type(path) is str and _API_PATH.fullmatch(path)) or not (
             body is None or isinstance(body, Mapping)
         ):
             _check_request_arguments(path, body)
@@ -614,8 +620,12 @@ def _check_arguments(
 def _check_request_arguments(path: object, body: object) -> None:
     """Raise :class:`ValidationError` for a ``request()`` path or body of the wrong kind."""
     check = Checker()
-    if not isinstance(path, str) or not path.strip("/"):
-        check.add("path", f"must be an API path such as 'oa/schedule/get', got {path!r}")
+    if not isinstance(path, str) or not _API_PATH.fullmatch(path):
+        check.add(
+            "path",
+            "must be an API path such as 'oa/schedule/get' (letters, digits, _ and - between "
+            f"slashes), got {path!r}",
+        )
     if body is not None and not isinstance(body, Mapping):
         check.add("body", f"must be a mapping (a JSON object), got {type(body).__name__}")
     check.raise_if_any("request() arguments")
