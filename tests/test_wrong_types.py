@@ -222,6 +222,7 @@ CASES: list[Any] = [
     pytest.param(lambda c: c.calendars.get(["wc", 5]), "cal_ids[1]", id="cal get int"),
     pytest.param(lambda c: c.calendars.get([{}]), "cal_ids[0]", id="cal get unhashable"),
     pytest.param(lambda c: c.calendars.delete(None), "cal_id", id="cal delete None"),
+    pytest.param(lambda c: c.with_options(retry=3).schedules.get(["x"]), "retry", id="retry"),
     pytest.param(lambda c: c.request(5), "path", id="request path int"),
     pytest.param(lambda c: c.request("oa/a b"), "path", id="request path space"),
     pytest.param(

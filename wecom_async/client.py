@@ -303,6 +303,10 @@ class WeComClient:
         ``retry`` replaces the retry policy; ``max_retries`` changes only its retry count.
         The derived client owns nothing: closing it does nothing; close the original.
         """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            check = Checker()
+            check.add("retry", f"must be a RetryPolicy, got {type(retry).__name__}")
+            check.raise_if_any("with_options() arguments")
         derived = object.__new__(WeComClient)
         derived._core = self._core
         options = self._options if retry is None else attrs.evolve(self._options, retry=retry)
