@@ -14,6 +14,7 @@ from aiohttp import web
 
 from wecom_async import (
     APITimeoutError,
+    ClientClosedError,
     InvalidCredentialsError,
     InvalidRequestError,
     PermissionDeniedError,
@@ -264,6 +265,24 @@ async def test_a_hanging_gettoken_fails_a_call_within_its_timeout() -> None:
         finally:
             fake.faults.clear()
             hang.release()
+
+
+async def test_a_write_waiting_for_gettoken_when_the_client_closes_was_not_sent() -> None:
+    hang = Hang()
+    async with FakeWeCom(sleep=hang) as fake:
+        fake.faults.latency(60, path="gettoken")
+        try:
+            client = connect(fake, sleep=RecordingSleep())
+            add = asyncio.ensure_future(client.schedules.add(start_time=1, end_time=2))
+            await hang.entered.wait()  # its gettoken is in flight
+            await client.close()
+            with pytest.raises(ClientClosedError) as info:
+                await asyncio.wait_for(add, 20)
+        finally:
+            hang.release()
+    assert not info.value.request_sent  # the add itself never left: safe to send again
+    assert "not sent" in str(info.value)
+    assert fake.calls("oa/schedule/add") == 0
 
 
 async def test_a_shared_fetch_does_not_hold_a_waiter_beyond_its_own_timeout() -> None:

@@ -534,6 +534,16 @@ class WeComClient:
                 )
                 await core.sleep(delay)
                 continue
+            except ClientClosedError as exc:
+                if token or not exc.request_sent:
+                    raise
+                # Closed while this call waited for gettoken: its own request was never sent
+                # (safe to send again, even a write).
+                raise ClientClosedError(
+                    "the client was closed while the call waited for an access token; its "
+                    "request was not sent",
+                    request_sent=False,
+                ) from exc
             except WeComError:
                 raise
             except Exception as exc:
