@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,34 @@ class RecordingSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+
+
+class Hang:
+    """The fake's ``sleep``: its latency faults last until :meth:`release` (then the fake can
+    close without leaving a handler behind). A server that never answers makes any client
+    timeout fire, however loaded the machine: no race between a timeout and a fixed delay."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self._released = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.entered.set()
+        await self._released.wait()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+async def hanging_fake() -> AsyncIterator[FakeWeCom]:
+    """A fake whose latency faults (``fake.faults.latency(...)``) never end."""
+    hang = Hang()
+    async with FakeWeCom(sleep=hang) as server:
+        try:
+            yield server
+        finally:
+            hang.release()
 
 
 @pytest.fixture

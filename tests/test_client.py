@@ -352,13 +352,16 @@ async def test_gateway_errors_are_retried_for_reads_only(
     assert fake.calls("oa/schedule/add") == 1
 
 
-async def test_add_is_not_resent_after_a_read_timeout(fake: FakeWeCom) -> None:
-    """The server stored the schedule but answered too late: exactly one schedule exists."""
+async def test_add_is_not_resent_after_a_read_timeout(hanging_fake: FakeWeCom) -> None:
+    """The server stored the schedule but never answers: exactly one schedule exists."""
+    fake = hanging_fake
     async with connect(fake, timeout=0.2) as client:
-        fake.faults.latency(1.0, path="oa/schedule/add", after=True)
+        await client.tokens.get()  # (gettoken has its own default timeout)
+        fake.faults.latency(60, path="oa/schedule/add", after=True)
         with pytest.raises(APITimeoutError) as info:
-            await client.schedules.add(start_time=1, end_time=2)
+            await asyncio.wait_for(client.schedules.add(start_time=1, end_time=2), 20)
         assert info.value.request_sent
+        assert info.value.path == "oa/schedule/add"
         assert fake.calls("oa/schedule/add") == 1
         assert fake.store.schedule_count() == 1
 
@@ -378,13 +381,20 @@ async def test_add_is_not_resent_after_a_dropped_connection(
     assert schedule.schedule_id == schedule_id
 
 
-async def test_per_call_timeout(fake: FakeWeCom) -> None:
+async def test_per_call_timeout(hanging_fake: FakeWeCom) -> None:
+    fake = hanging_fake
     async with connect(fake, timeout=30) as client:
-        fake.faults.latency(1.0, times=2, path="oa/schedule/get")
-        with pytest.raises(APITimeoutError):
-            await client.schedules.get(["x"], timeout=0.2, max_retries=0)
-        with pytest.raises(APITimeoutError):
-            await client.with_options(timeout=0.2, max_retries=0).schedules.get(["x"])
+        await client.tokens.get()  # the timeouts below are the get's, not gettoken's
+        fake.faults.latency(60, times=2, path="oa/schedule/get")
+        # wait_for: the client's 30 s would still end in an APITimeoutError, but only after 20 s.
+        with pytest.raises(APITimeoutError) as info:
+            await asyncio.wait_for(client.schedules.get(["x"], timeout=0.2, max_retries=0), 20)
+        assert info.value.path == "oa/schedule/get"
+        derived = client.with_options(timeout=0.2, max_retries=0)
+        with pytest.raises(APITimeoutError) as info:
+            await asyncio.wait_for(derived.schedules.get(["x"]), 20)
+        assert info.value.path == "oa/schedule/get"
+        assert fake.calls("oa/schedule/get") == 2  # max_retries=0: nothing resent
 
 
 async def test_connection_refused_is_retried_even_for_add(sleep: RecordingSleep) -> None:
@@ -488,11 +498,12 @@ def everything_printed(error: BaseException) -> str:
 
 
 async def test_secrets_never_show(
-    fake: FakeWeCom, caplog: pytest.LogCaptureFixture, sleep: RecordingSleep
+    hanging_fake: FakeWeCom, caplog: pytest.LogCaptureFixture, sleep: RecordingSleep
 ) -> None:
+    fake = hanging_fake
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
-    async with connect(fake, timeout=0.2, sleep=sleep) as client:
+    async with connect(fake, sleep=sleep) as client:
         texts.append(repr(client))
         await client.schedules.add(start_time=1, end_time=2)
         token = client._core.tokens._current
@@ -503,7 +514,7 @@ async def test_secrets_never_show(
         faults = fake.faults
         get = "oa/schedule/get"
         injections: list[Callable[[], None]] = [
-            lambda: faults.latency(1.0, path=get),
+            lambda: faults.latency(60, path=get),  # never answers: the timeout fires
             lambda: faults.errcode(-1, path=get),
             lambda: faults.drop(path=get),
             lambda: faults.http_status(502, path=get),
@@ -511,10 +522,15 @@ async def test_secrets_never_show(
         for inject in injections:
             inject()
             try:
-                await client.schedules.get(["x"], max_retries=0)
+                await client.schedules.get(["x"], max_retries=0, timeout=1)
             except Exception as exc:
                 failures.append(exc)
-        assert len(failures) == 4
+        assert [type(e) for e in failures] == [
+            APITimeoutError,
+            ServerBusyError,
+            APIConnectionError,
+            HTTPStatusError,
+        ]
         texts.extend(everything_printed(e) for e in failures)
         fake.faults.errcode(-1, times=3, path="oa/schedule/get")
         await client.schedules.get(["x"])  # retries are logged at debug level

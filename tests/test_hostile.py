@@ -7,7 +7,7 @@ import gc
 import gzip
 import tracemalloc
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -152,6 +152,56 @@ async def test_a_chunk_failing_with_any_exception_lands_its_ids_in_failures(
             await client.schedules.get_many(wanted, chunk_size=100)
         assert caught.value.failed_ids == wanted[100:200]  # type: ignore[attr-defined]
         assert isinstance(caught.value.__cause__, UnexpectedError)
+
+
+class FailingStore:
+    """A custom token store whose backend is down (a Redis store, say)."""
+
+    async def get(self, key: str) -> None:
+        raise ConnectionRefusedError("token store down")
+
+    async def set(self, key: str, token: object) -> None:
+        raise AssertionError("not reached")
+
+    async def invalidate(self, key: str, value: str) -> None:
+        raise AssertionError("not reached")
+
+
+async def test_a_single_call_failing_with_any_exception_raises_unexpected_error(
+    hostile: Hostile,
+) -> None:
+    """As a bulk chunk reports it: a WeComError, the original as ``__cause__``, nothing sent."""
+    async with client_for(hostile, token_store=FailingStore()) as client:
+        calls: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("oa/schedule/get", lambda: client.schedules.get(["a"])),
+            ("oa/schedule/add", lambda: client.schedules.add(start_time=1, end_time=2)),
+            ("oa/calendar/get", lambda: client.calendars.get(["wc"])),
+            ("oa/schedule/get", lambda: client.request("oa/schedule/get", {})),
+        ]
+        for path, call in calls:
+            with pytest.raises(UnexpectedError) as caught:
+                await call()
+            assert caught.value.path == path
+            assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+            assert caught.value.error is caught.value.__cause__
+    assert hostile.calls == 0
+
+
+async def test_a_cancelled_single_call_is_cancelled_not_wrapped(hostile: Hostile) -> None:
+    arrived = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        arrived.set()
+        await hostile.stopping.wait()
+        return web.Response()
+
+    hostile.handler = never
+    async with client_for(hostile) as client:
+        call = asyncio.ensure_future(client.schedules.get(["a"]))
+        await arrived.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
 
 
 async def test_a_stray_cancelled_error_from_a_chunk_is_a_failure_not_a_cancellation(
@@ -369,15 +419,18 @@ async def test_garbage_cut_off_and_slow_answers_are_typed_errors(hostile: Hostil
         return response
 
     hostile.handler = broken
-    async with client_for(hostile, max_retries=0, timeout=0.5) as client:
+    async with client_for(hostile, max_retries=0) as client:
         for mode, error in (
             ("garbage", ResponseDecodeError),
             ("bad gzip", APIConnectionError),
             ("cut off", APIConnectionError),
             ("slow", APITimeoutError),
         ):
+            # A short timeout only for the answer that never ends (a loaded machine could
+            # otherwise turn the others into timeouts, a subclass of APIConnectionError).
             with pytest.raises(error) as caught:
-                await client.schedules.get(["a"])
+                await client.schedules.get(["a"], timeout=0.5 if mode == "slow" else None)
+            assert type(caught.value) is error, mode
             assert "tok" not in repr(caught.value) + str(caught.value.__cause__), mode
 
 
@@ -426,6 +479,37 @@ async def test_close_during_get_many_collect_keeps_what_was_fetched(
     assert errors[0].request_sent is owned  # type: ignore[attr-defined]
     assert stalled == ["s00300", "s00400"]
     assert hostile.calls == 5
+
+
+async def test_a_client_closed_error_in_flight_keeps_no_url_in_its_context(
+    hostile: Hostile,
+) -> None:
+    """The session closes as a call fails with an aiohttp error that shows the request's URL
+    (with the token): ``from None`` hides it from tracebacks, not from ``__context__``."""
+    session: aiohttp.ClientSession | None = None
+
+    async def fail_showing_the_url(
+        _: aiohttp.ClientSession, __: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        assert session is not None
+        if "access_token" in str(params.url):
+            await session.close()
+            raise aiohttp.InvalidURL(params.url)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(fail_showing_the_url)
+    session = aiohttp.ClientSession(trace_configs=[trace])
+    try:
+        async with client_for(hostile, session=session) as client:
+            with pytest.raises(ClientClosedError) as caught:
+                await client.schedules.get(["a"])
+    finally:
+        await session.close()
+    assert caught.value.request_sent
+    error: BaseException | None = caught.value
+    while error is not None:
+        assert "token=tok" not in f"{error!s} {error!r}", type(error)
+        error = error.__cause__ or error.__context__
 
 
 async def test_calls_after_close_raise_client_closed_error(hostile: Hostile) -> None:

@@ -14,18 +14,20 @@ from aiohttp import web
 
 from wecom_async import (
     APITimeoutError,
+    ClientClosedError,
     InvalidCredentialsError,
     InvalidRequestError,
     PermissionDeniedError,
     RateLimits,
     ResponseDecodeError,
+    ResponseTooLargeError,
     WeComClient,
     error_class_for,
 )
 from wecom_async._tokens import MemoryTokenStore, TokenManager
 from wecom_async.testing import FakeClock, FakeWeCom, FaultProfile
 
-from .conftest import RecordingSleep
+from .conftest import Hang, RecordingSleep
 
 GET = "oa/schedule/get"
 
@@ -178,23 +180,73 @@ async def test_absurd_expires_in_on_the_wire(wire: bytes, accepted: bool) -> Non
         await runner.cleanup()
 
 
+TOKEN = "tok-0123456789-never-shown"
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    """The error and every exception chained to it, shown or not (``from None`` keeps
+    ``__context__``: error reporters and debuggers still reach it)."""
+    seen: list[BaseException] = []
+    while error is not None and all(error is not s for s in seen):
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"errcode":0,"access_token":"TOKEN","expires_in":"TOKEN"}', ResponseDecodeError),
+        (b'{"errcode":0,"access_token":"TOKEN",', ResponseDecodeError),
+        (
+            b'{"errcode":0,"access_token":"TOKEN","x":' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+            ResponseDecodeError,
+        ),
+        (b'{"errcode":0,"access_token":"TOKEN","x":"' + b"a" * 5000 + b'"}', ResponseTooLargeError),
+    ],
+    ids=["wrong type", "cut off", "nested", "too large"],
+)
+async def test_a_broken_gettoken_answer_is_typed_and_never_carries_the_token(
+    body: bytes, error: type[ResponseDecodeError], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Also bounded by the client's ``max_response_bytes`` (not the default 64 MiB)."""
+    body = body.replace(b"TOKEN", TOKEN.encode())
+
+    async def gettoken(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/cgi-bin/gettoken", gettoken)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    caplog.set_level("DEBUG")
+    try:
+        async with WeComClient(
+            corp_id="c",
+            corp_secret="s3cr3t-value",
+            base_url=f"http://127.0.0.1:{port}",
+            max_response_bytes=1000 if error is ResponseTooLargeError else 1_000_000,
+        ) as client:
+            with pytest.raises(error) as info:
+                await client.schedules.get(["x"])
+    finally:
+        await runner.cleanup()
+    assert info.value.path == "gettoken"
+    assert "undecodable response on gettoken: undecodable" not in str(info.value)
+    if isinstance(info.value, ResponseTooLargeError):
+        assert info.value.limit == 1000
+    for shown in _chain(info.value):
+        text = f"{shown!s} {shown!r} {getattr(shown, 'excerpt', b'')!r} {shown.args!r}"
+        assert TOKEN not in text, type(shown)
+        assert "s3cr3t" not in text, type(shown)
+    assert TOKEN not in caplog.text
+    assert "s3cr3t" not in caplog.text
+
+
 # --- 2. the token fetch obeys the caller's timeout -------------------------------------------
-
-
-class Hang:
-    """The fake's ``sleep``: its latency faults last until :meth:`release` (then the fake can
-    close without leaving a handler behind)."""
-
-    def __init__(self) -> None:
-        self.entered = asyncio.Event()
-        self._released = asyncio.Event()
-
-    async def __call__(self, seconds: float) -> None:
-        self.entered.set()
-        await self._released.wait()
-
-    def release(self) -> None:
-        self._released.set()
 
 
 async def test_a_hanging_gettoken_fails_a_call_within_its_timeout() -> None:
@@ -213,6 +265,24 @@ async def test_a_hanging_gettoken_fails_a_call_within_its_timeout() -> None:
         finally:
             fake.faults.clear()
             hang.release()
+
+
+async def test_a_write_waiting_for_gettoken_when_the_client_closes_was_not_sent() -> None:
+    hang = Hang()
+    async with FakeWeCom(sleep=hang) as fake:
+        fake.faults.latency(60, path="gettoken")
+        try:
+            client = connect(fake, sleep=RecordingSleep())
+            add = asyncio.ensure_future(client.schedules.add(start_time=1, end_time=2))
+            await hang.entered.wait()  # its gettoken is in flight
+            await client.close()
+            with pytest.raises(ClientClosedError) as info:
+                await asyncio.wait_for(add, 20)
+        finally:
+            hang.release()
+    assert not info.value.request_sent  # the add itself never left: safe to send again
+    assert "not sent" in str(info.value)
+    assert fake.calls("oa/schedule/add") == 0
 
 
 async def test_a_shared_fetch_does_not_hold_a_waiter_beyond_its_own_timeout() -> None:

@@ -222,7 +222,18 @@ CASES: list[Any] = [
     pytest.param(lambda c: c.calendars.get(["wc", 5]), "cal_ids[1]", id="cal get int"),
     pytest.param(lambda c: c.calendars.get([{}]), "cal_ids[0]", id="cal get unhashable"),
     pytest.param(lambda c: c.calendars.delete(None), "cal_id", id="cal delete None"),
+    pytest.param(lambda c: c.with_options(retry=3).schedules.get(["x"]), "retry", id="retry"),
     pytest.param(lambda c: c.request(5), "path", id="request path int"),
+    pytest.param(lambda c: c.request("oa/a b"), "path", id="request path space"),
+    pytest.param(
+        lambda c: c.request("oa/x HTTP/1.1\r\nX-Injected: 1\r\n\r\n"),
+        "path",
+        id="request path CRLF",
+    ),
+    pytest.param(lambda c: c.request("oa/x?debug=1"), "path", id="request path query"),
+    pytest.param(lambda c: c.request("oa/x#f"), "path", id="request path fragment"),
+    pytest.param(lambda c: c.request("../../admin"), "path", id="request path dots"),
+    pytest.param(lambda c: c.request("http://evil.example/x"), "path", id="request path URL"),
     pytest.param(lambda c: c.request("oa/schedule/get", [1]), "body", id="request body list"),
     pytest.param(
         lambda c: c.request("oa/schedule/get", {"schedule_id_list": ["\ud800"]}),
@@ -309,6 +320,21 @@ async def test_every_wrong_field_is_named_at_once(client: WeComClient, fake: Any
             ("token_refresh_margin",),
             id="margin None",
         ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "retry": 3, "rate_limits": {"share": 1}},
+            ("retry", "rate_limits"),
+            id="retry and rate_limits",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "token_store": {}},
+            ("token_store",),
+            id="token_store",
+        ),
+        pytest.param(
+            {"corp_id": "c", "corp_secret": SECRET, "clock": 0.0, "sleep": None},
+            ("clock", "sleep"),
+            id="clock and sleep",
+        ),
     ],
 )
 def test_the_constructor_names_the_wrong_argument(
@@ -327,6 +353,64 @@ def test_a_wrongly_typed_secret_is_never_shown() -> None:
         WeComClient(corp_id="c", corp_secret=SECRET.encode())
     assert info.value.paths == ("corp_secret",)
     assert "s3cr3t" not in str(info.value)
+
+
+# --- per-call timeout= and max_retries= -------------------------------------------------------
+
+Endpoint = Callable[..., Awaitable[Any]]
+
+# Every endpoint, with valid arguments: only the call options passed to it are wrong.
+ENDPOINTS: list[Any] = [
+    pytest.param(lambda c, **o: c.schedules.add(start_time=T0, end_time=T0 + HOUR, **o), id="add"),
+    pytest.param(lambda c, **o: c.schedules.get(["sid"], **o), id="get"),
+    pytest.param(
+        lambda c, **o: c.schedules.update("sid", start_time=T0, end_time=T0 + HOUR, **o),
+        id="update",
+    ),
+    pytest.param(lambda c, **o: c.schedules.patch("sid", summary="s", **o), id="patch"),
+    pytest.param(lambda c, **o: c.schedules.delete("sid", **o), id="delete"),
+    pytest.param(lambda c, **o: c.schedules.add_attendees("sid", ["a"], **o), id="add_att"),
+    pytest.param(lambda c, **o: c.schedules.remove_attendees("sid", ["a"], **o), id="remove_att"),
+    pytest.param(lambda c, **o: _first(c.schedules.list_by_calendar("wc", **o)), id="list"),
+    pytest.param(lambda c, **o: c.schedules.get_many(["sid"], on_error="collect", **o), id="many"),
+    pytest.param(lambda c, **o: _first(c.schedules.iter_many(["sid"], **o)), id="iter_many"),
+    pytest.param(lambda c, **o: c.calendars.add(summary="s", color="#000000", **o), id="cal add"),
+    pytest.param(lambda c, **o: c.calendars.get(["wc"], **o), id="cal get"),
+    pytest.param(
+        lambda c, **o: c.calendars.update("wc", summary="s", color="#000000", **o),
+        id="cal update",
+    ),
+    pytest.param(lambda c, **o: c.calendars.patch("wc", summary="s", **o), id="cal patch"),
+    pytest.param(lambda c, **o: c.calendars.delete("wc", **o), id="cal delete"),
+    pytest.param(
+        lambda c, **o: c.request("oa/schedule/get", {"schedule_id_list": []}, **o), id="request"
+    ),
+    pytest.param(lambda c, **o: c.with_options(**o).schedules.get(["sid"]), id="with_options"),
+]
+
+WRONG_OPTIONS: list[Any] = [
+    pytest.param({"max_retries": "3"}, "max_retries", id="retries str"),
+    pytest.param({"max_retries": 1.5}, "max_retries", id="retries float"),
+    pytest.param({"max_retries": True}, "max_retries", id="retries bool"),
+    pytest.param({"max_retries": -1}, "max_retries", id="retries<0"),
+    pytest.param({"timeout": -1}, "timeout", id="timeout<0"),
+    pytest.param({"timeout": 0}, "timeout", id="timeout 0"),
+    pytest.param({"timeout": "1"}, "timeout", id="timeout str"),
+    pytest.param({"timeout": float("nan")}, "timeout", id="timeout nan"),
+]
+
+
+@pytest.mark.parametrize(("options", "name"), WRONG_OPTIONS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_a_wrong_per_call_option_is_a_validation_error_naming_it_and_nothing_is_sent(
+    client: WeComClient, fake: Any, endpoint: Endpoint, options: dict[str, Any], name: str
+) -> None:
+    """Not a TypeError from deep in the retry loop, nor taken as it is (-1 s, 1.5 retries), nor
+    (in a bulk fetch) a chunk failure: the same check as the constructor's."""
+    with pytest.raises(ValidationError) as info:
+        await endpoint(client, **options)
+    assert info.value.paths == (name,), str(info.value)
+    assert fake.requests == []  # not even gettoken
 
 
 # --- item 10: what the docs allow is not refused -------------------------------------------------

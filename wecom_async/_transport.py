@@ -26,6 +26,7 @@ from .errors import (
     APITimeoutError,
     ClientClosedError,
     ResponseTooLargeError,
+    WeComError,
 )
 
 __all__ = ["SessionPool", "send"]
@@ -180,6 +181,8 @@ async def send(
     # A payload built here, typed as JSON, spares aiohttp its payload-registry lookup and a
     # header merge on every call.
     data = None if body is None else BytesPayload(body, content_type="application/json")
+    error: WeComError
+    cause: BaseException | None
     try:
         async with session.request(
             method,
@@ -204,8 +207,9 @@ async def send(
             return resp.status, await _read_at_most(resp, max_bytes, path)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         if session.closed:  # closed under the call: the failure is only a consequence
-            raise ClientClosedError(_CLOSED_IN_FLIGHT, request_sent=True) from None
-        error, cause = _wrap(exc, path, secrets)
+            error, cause = ClientClosedError(_CLOSED_IN_FLIGHT, request_sent=True), None
+        else:
+            error, cause = _wrap(exc, path, secrets)
     except RuntimeError:
         if not session.closed:
             raise

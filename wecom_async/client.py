@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
@@ -28,7 +29,9 @@ from .errors import (
     FrequencyLimitError,
     HTTPStatusError,
     ResponseDecodeError,
+    UnexpectedError,
     WeComAPIError,
+    WeComError,
 )
 from .models._validation import Checker
 from .resources.calendars import Calendars
@@ -42,6 +45,11 @@ if TYPE_CHECKING:
 __all__ = ["WeComClient"]
 
 CLIENT_CLOSED = "this WeComClient is closed; create a new one"
+
+#: What ``request()`` takes as a path: segments of letters, digits, ``_`` and ``-`` (as WeCom's
+#: are), between optional slashes. The path goes into the URL as it is (before the token): a
+#: space, ``?``, ``#``, ``..`` or a line break would change the request, or where it goes.
+_API_PATH = re.compile(r"/*[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/*")
 
 logger = logging.getLogger("wecom_async")
 
@@ -81,6 +89,11 @@ class _Options:
     ) -> _Options:
         if timeout is None and max_retries is None:
             return self
+        # Checked here, before anything is sent: a wrong type would otherwise fail deep in the
+        # retry loop (a TypeError), or be taken as it is (a negative timeout, 1.5 retries).
+        check = Checker()
+        check.call_options(timeout, max_retries)
+        check.raise_if_any("call options")
         return _Options(
             timeout=self.timeout if timeout is None else _as_timeout(timeout),
             retry=self.retry
@@ -171,12 +184,18 @@ class _Core:
             else attrs.evolve(self.gettoken_timeout, total=timeout),
             path="gettoken",
             secrets=(self.corp_secret,),
+            max_bytes=self.max_response_bytes,
         )
         try:
             answer = _sansio.decode_response(status, body, _TokenResponse, "gettoken")
         except ResponseDecodeError as exc:
-            # The body may hold a token: keep no excerpt of it.
-            raise ResponseDecodeError(str(exc), path="gettoken") from None
+            message = exc.message
+        else:
+            message = ""
+        if message:
+            # The body may hold a token: keep no excerpt of it, not even in the __context__ that
+            # ``from None`` would keep (hence raised outside the except block).
+            raise ResponseDecodeError(message, path="gettoken")
         if not answer.access_token:
             raise ResponseDecodeError("gettoken answered without a token", path="gettoken")
         # expires_in may be 0: WeCom answers its current token while it is valid, with the whole
@@ -247,6 +266,11 @@ class WeComClient:
             max_response_bytes=max_response_bytes,
             redis=redis,
             redis_key_prefix=redis_key_prefix,
+            retry=retry,
+            rate_limits=rate_limits,
+            token_store=token_store,
+            clock=clock,
+            sleep=sleep,
         )
         coordinator = None
         if redis is not None:
@@ -310,6 +334,10 @@ class WeComClient:
         ``retry`` replaces the retry policy; ``max_retries`` changes only its retry count.
         The derived client owns nothing: closing it does nothing; close the original.
         """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            check = Checker()
+            check.add("retry", f"must be a RetryPolicy, got {type(retry).__name__}")
+            check.raise_if_any("with_options() arguments")
         derived = object.__new__(WeComClient)
         derived._core = self._core
         options = self._options if retry is None else attrs.evolve(self._options, retry=retry)
@@ -397,7 +425,7 @@ class WeComClient:
         as for every other call. Pass ``idempotent=True`` for reads, so that failures after the
         request may have reached WeCom (timeouts, resets, 5xx) are retried too.
         """
-        if not (type(path) is str and path.strip("/")) or not (
+        if not (type(path) is str and _API_PATH.fullmatch(path)) or not (
             body is None or isinstance(body, Mapping)
         ):
             _check_request_arguments(path, body)
@@ -539,6 +567,24 @@ class WeComClient:
                 )
                 await core.sleep(delay)
                 continue
+            except ClientClosedError as exc:
+                if token or not exc.request_sent:
+                    raise
+                # Closed while this call waited for gettoken: its own request was never sent
+                # (safe to send again, even a write).
+                raise ClientClosedError(
+                    "the client was closed while the call waited for an access token; its "
+                    "request was not sent",
+                    request_sent=False,
+                ) from exc
+            except WeComError:
+                raise
+            except Exception as exc:
+                # A bug, ours or in injected code (a token store that fails, a response_model
+                # that raises): typed like every failure, the original kept as ``__cause__``, as
+                # a bulk fetch reports it. (CancelledError and KeyboardInterrupt are no
+                # ``Exception``: they pass unchanged.)
+                raise UnexpectedError(exc, path=path) from exc
             limiter.on_success()
             return result
 
@@ -556,6 +602,11 @@ def _check_arguments(
     max_response_bytes: object,
     redis: object,
     redis_key_prefix: object,
+    retry: object,
+    rate_limits: object,
+    token_store: object,
+    clock: object,
+    sleep: object,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -583,12 +634,14 @@ def _check_arguments(
             )
     if session is not None and pool is not None:
         check.add("session", "pass session= or pool=, not both")
-    if not isinstance(timeout, aiohttp.ClientTimeout) and not _seconds(timeout, zero=False):
-        check.add("timeout", f"must be seconds > 0 or an aiohttp.ClientTimeout, got {timeout!r}")
-    retries_typed = max_retries is None or check.is_int("max_retries", max_retries)
-    if retries_typed and isinstance(max_retries, int) and max_retries < 0:
-        check.add("max_retries", f"must be at least 0, got {max_retries}")
-    if not _seconds(token_refresh_margin, zero=True):
+    if timeout is None:
+        check.add("timeout", "must be seconds > 0 or an aiohttp.ClientTimeout, got None")
+    check.call_options(timeout, max_retries)
+    if not (
+        isinstance(token_refresh_margin, (int, float))
+        and not isinstance(token_refresh_margin, bool)
+        and 0 <= token_refresh_margin < float("inf")
+    ):
         check.add("token_refresh_margin", f"must be seconds ≥ 0, got {token_refresh_margin!r}")
     if (
         not isinstance(max_response_bytes, int)
@@ -600,21 +653,32 @@ def _check_arguments(
         check.add("redis_key_prefix", f"must be a string, got {type(redis_key_prefix).__name__}")
     elif redis_key_prefix and redis is None:
         check.add("redis_key_prefix", "is only used with redis=")
+    # The wrong object here would fail only at the first call, as an AttributeError.
+    for name, value, kind in (
+        ("retry", retry, RetryPolicy),
+        ("rate_limits", rate_limits, RateLimits),
+    ):
+        if value is not None and not isinstance(value, kind):
+            check.add(name, f"must be a {kind.__name__}, got {type(value).__name__}")
+    if token_store is not None and not all(
+        callable(getattr(token_store, method, None)) for method in ("get", "set", "invalidate")
+    ):
+        check.add("token_store", f"must be a TokenStore, got {type(token_store).__name__}")
+    for name, value in (("clock", clock), ("sleep", sleep)):
+        if not callable(value):
+            check.add(name, f"must be a function, got {type(value).__name__}")
     check.raise_if_any("WeComClient arguments")
-
-
-def _seconds(value: object, *, zero: bool) -> bool:
-    """A finite int or float (not a bool) above 0, or at 0 too with *zero*."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    return (value >= 0 if zero else value > 0) and value < float("inf")
 
 
 def _check_request_arguments(path: object, body: object) -> None:
     """Raise :class:`ValidationError` for a ``request()`` path or body of the wrong kind."""
     check = Checker()
-    if not isinstance(path, str) or not path.strip("/"):
-        check.add("path", f"must be an API path such as 'oa/schedule/get', got {path!r}")
+    if not isinstance(path, str) or not _API_PATH.fullmatch(path):
+        check.add(
+            "path",
+            "must be an API path such as 'oa/schedule/get' (letters, digits, _ and - between "
+            f"slashes), got {path!r}",
+        )
     if body is not None and not isinstance(body, Mapping):
         check.add("body", f"must be a mapping (a JSON object), got {type(body).__name__}")
     check.raise_if_any("request() arguments")

@@ -381,8 +381,9 @@ class UnexpectedError(WeComError):
     """A call failed with an exception that is not a :class:`WeComError`.
 
     That is a bug, in wecom_async or in code it calls (a custom token store, an injected
-    ``sleep``…). Bulk fetches wrap such a failure in this class, so that its chunk is reported
-    failed like any other; the original exception is ``__cause__`` (and ``error``).
+    ``sleep``…). Every call wraps such a failure in this class (a bulk fetch reports its chunk
+    failed like any other); the original exception is ``__cause__`` (and ``error``).
+    ``CancelledError`` and ``KeyboardInterrupt`` are never wrapped.
     """
 
     def __init__(self, error: BaseException, *, path: str) -> None:

@@ -268,8 +268,10 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    metavar="FILE.jsonl",
-    help="Where the schedules go, one JSON object per line (WeCom's field names).",
+    # "-" is stdout, as for --ids (not a file named "-" in the current directory).
+    callback=lambda _ctx, _param, value: "/dev/stdout" if value == "-" else value,
+    metavar="FILE.jsonl|-",
+    help="Where the schedules go, one JSON object per line (WeCom's field names); - is stdout.",
 )
 @click.option("--resume", is_flag=True, help="Continue FILE.jsonl: skip the IDs already in it.")
 @click.option("--overwrite", is_flag=True, help="Empty FILE.jsonl first if it exists.")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
+import aiohttp
+
 from ..errors import Problem, ValidationError
 
 __all__ = [
@@ -159,6 +161,22 @@ class Checker:
         for index, value in enumerate(values):
             self.int_range(f"{path}[{index}]", value, low, high)
 
+    def call_options(self, timeout: object, max_retries: object) -> None:
+        """``timeout=`` (seconds > 0 or an ``aiohttp.ClientTimeout``) and ``max_retries=`` (an
+        integer ≥ 0) of a client or a call; ``None`` means "not given"."""
+        if not (
+            timeout is None
+            or isinstance(timeout, aiohttp.ClientTimeout)
+            or (
+                isinstance(timeout, (int, float))
+                and not isinstance(timeout, bool)
+                and 0 < timeout < float("inf")
+            )
+        ):
+            self.add("timeout", f"must be seconds > 0 or an aiohttp.ClientTimeout, got {timeout!r}")
+        if max_retries is not None and self.is_int("max_retries", max_retries) and max_retries < 0:  # type: ignore[operator]
+            self.add("max_retries", f"must be at least 0, got {max_retries}")
+
     def one_of(self, path: str, value: int | None, allowed: Collection[int]) -> None:
         if value is not None and self.is_int(path, value) and value not in allowed:
             self.add(path, f"must be one of {fmt_set(allowed)}, got {value}")
@@ -184,9 +202,12 @@ def check_options(
     concurrency: object = 1,
     on_error: object = "raise",
     max_chunk_size: int = 1,
+    timeout: object = None,
+    max_retries: object = None,
 ) -> None:
     """Raise :class:`ValidationError` (also a ``ValueError``) naming every bad bulk option."""
     check = Checker()
+    check.call_options(timeout, max_retries)
     check.int_range("chunk_size", chunk_size, 1, max_chunk_size)  # type: ignore[arg-type]
     if check.is_int("concurrency", concurrency) and concurrency < 1:  # type: ignore[operator]
         check.add("concurrency", f"must be at least 1, got {concurrency}")

@@ -257,7 +257,7 @@ class Calendars:
         (the docs are silent); they are left out here too: compare ``cal_id`` to find them.
         """
         reject_str("cal_ids", cal_ids)
-        check_options(concurrency=concurrency)
+        check_options(concurrency=concurrency, timeout=timeout, max_retries=max_retries)
         cal_ids = list(cal_ids)
         check_ids("cal_ids", cal_ids)  # by input index, before de-duplicating
         ids = tuple(dict.fromkeys(cal_ids))

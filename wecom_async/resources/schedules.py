@@ -591,6 +591,8 @@ class Schedules:
             concurrency=concurrency,
             on_error=on_error,
             max_chunk_size=MAX_IDS_PER_GET,
+            timeout=timeout,
+            max_retries=max_retries,
         )
         if isinstance(schedule_ids, (list, tuple)) and not _all_str(schedule_ids):
             check_ids("schedule_ids", schedule_ids)
