@@ -302,6 +302,10 @@ class FakeCallbacks:
                 events.append(ScheduleModified(cal_id=cal_id, schedule_id=schedule_id, **common))
         return events
 
+    def all_subscriptions(self) -> list[CallbackSubscription]:
+        """The corps' subscriptions, then the suites'."""
+        return [*self.subscriptions.values(), *self.suite_subscriptions.values()]
+
     @property
     def pending(self) -> int:
         """Deliveries still running."""
@@ -318,5 +322,5 @@ class FakeCallbacks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for subscription in [*self.subscriptions.values(), *self.suite_subscriptions.values()]:
+        for subscription in self.all_subscriptions():
             await subscription.aclose()

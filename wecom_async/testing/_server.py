@@ -286,13 +286,14 @@ class FakeWeCom:
 
     @property
     def callbacks_sent(self) -> int:
-        """Events delivered (answered 200) to the subscribed URLs, duplicates not counted."""
-        return sum(s.stats.delivered for s in self.callbacks.subscriptions.values())
+        """Events (and suite messages) delivered (answered 200) to the subscribed URLs,
+        duplicates not counted."""
+        return sum(s.stats.delivered for s in self.callbacks.all_subscriptions())
 
     @property
     def callbacks_failed(self) -> int:
         """Events given up after the retries (see each subscription's ``failures``)."""
-        return sum(s.stats.failed for s in self.callbacks.subscriptions.values())
+        return sum(s.stats.failed for s in self.callbacks.all_subscriptions())
 
     # --- tokens -------------------------------------------------------------------------------
 
