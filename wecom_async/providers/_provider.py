@@ -286,7 +286,11 @@ class SuiteProvider:
             check.add("ticket", "must be a non-empty string")
             check.raise_if_any("set_suite_ticket() arguments")
         self._ticket = ticket
+        # A 40085 (stale ticket) is remembered by the suite token and by each corp's token that
+        # failed through it: the new ticket may cure it.
         self.suite_tokens.forget_failure()
+        for _, client in self._clients.values():
+            client.tokens.forget_failure()
 
     async def _fetch_suite_token(self, timeout: float | None) -> tuple[str, int]:
         ticket = self._ticket
