@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -84,7 +85,10 @@ async def test_corps_share_one_suite_token_and_one_pool_each_corp_its_token(
     provider.set_suite_ticket(fake.new_suite_ticket(suite.suite_id))
     auths = [fake.authorize_corp(suite.suite_id, notify=False) for _ in range(5)]
     clients = [provider.client(a.corp_id, a.permanent_code) for a in auths]
-    assert all(provider.client(a.corp_id, a.permanent_code) is c for a, c in zip(auths, clients))
+    assert all(
+        provider.client(a.corp_id, a.permanent_code) is c
+        for a, c in zip(auths, clients, strict=True)
+    )
     assert len({id(c._core.pool) for c in clients}) == 1
     assert all(c.third_party for c in clients)
 
@@ -96,16 +100,16 @@ async def test_corps_share_one_suite_token_and_one_pool_each_corp_its_token(
 
     # Concurrent first calls: 4 per corp, all waiting for the same tokens.
     ids = await asyncio.gather(
-        *(add(c, a.corp_id, n) for a, c in zip(auths, clients) for n in range(4))
+        *(add(c, a.corp_id, n) for a, c in zip(auths, clients, strict=True) for n in range(4))
     )
     assert len(set(ids)) == 20
     assert fake.suite_token_calls == 1
     assert provider.suite_tokens.fetches == 1
-    for auth, client in zip(auths, clients):
+    for auth, client in zip(auths, clients, strict=True):
         assert fake.corp_token_calls(auth.corp_id) == 1
         assert client.tokens.fetches == 1
     # Each corp sees its own schedules only.
-    for i, (auth, client) in enumerate(zip(auths, clients)):
+    for i, (auth, client) in enumerate(zip(auths, clients, strict=True)):
         mine = ids[i * 4 : i * 4 + 4]
         got = await client.schedules.get(ids)
         assert sorted(s.schedule_id for s in got) == sorted(mine)
@@ -333,7 +337,7 @@ async def test_unknown_info_types_are_kept_and_old_tickets_do_not_win(
     newer = SuiteTicket(to_user_name=suite.suite_id, create_time=2000, suite_ticket="newer")
     older = SuiteTicket(to_user_name=suite.suite_id, create_time=1000, suite_ticket="older")
     try:
-        async with __import__("aiohttp").ClientSession() as http:
+        async with aiohttp.ClientSession() as http:
             for n, xml in enumerate(
                 (unknown, build_suite_event_xml(newer), build_suite_event_xml(older))
             ):
