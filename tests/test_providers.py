@@ -18,6 +18,7 @@ from wecom_async import (
     ClientClosedError,
     InvalidPermanentCodeError,
     InvalidSuiteCredentialsError,
+    SessionPool,
     SuiteAccessTokenError,
     SuiteProvider,
     SuiteTicketMissingError,
@@ -428,3 +429,51 @@ def test_arguments_are_checked() -> None:
             suite_id="s", suite_secret="x", token="t", encoding_aes_key="k", base_url="nope"
         )
     assert caught.value.paths == ("base_url",)
+
+
+class TracedPool(SessionPool):
+    """A pool whose session fails every request to a ``service/`` path with an aiohttp error
+    that shows the URL (aiohttp does so for some errors): the error must be scrubbed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(self._fail_showing_the_url)
+        self.traced: aiohttp.ClientSession | None = None
+        self._trace = trace
+
+    async def _fail_showing_the_url(
+        self, _: aiohttp.ClientSession, __: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        if "get_corp_token" in str(params.url):
+            raise aiohttp.InvalidURL(params.url)
+
+    def session(self) -> aiohttp.ClientSession:
+        if self.traced is None:
+            self.traced = aiohttp.ClientSession(trace_configs=[self._trace])
+        return self.traced
+
+
+async def test_an_error_showing_the_url_keeps_no_suite_token(
+    fake: FakeWeCom, suite: FakeSuite
+) -> None:
+    auth = fake.authorize_corp(suite.suite_id, notify=False)
+    pool = TracedPool()
+    ticket = fake.new_suite_ticket(suite.suite_id)
+    try:
+        async with make_provider(
+            fake, suite, suite_ticket=ticket, pool=pool, max_retries=0
+        ) as provider:
+            with pytest.raises(APIConnectionError) as caught:
+                await provider.client(auth.corp_id, auth.permanent_code).schedules.get(["x"])
+            suite_token = provider.suite_tokens.cached()
+    finally:
+        assert pool.traced is not None
+        await pool.traced.close()
+    assert suite_token
+    assert "get_corp_token" in str(caught.value)
+    error: BaseException | None = caught.value
+    while error is not None:
+        for secret in (suite_token, auth.permanent_code, ticket, suite.suite_secret):
+            assert secret not in f"{error!s} {error!r} {error.args!r}", type(error)
+        error = error.__cause__ or error.__context__
