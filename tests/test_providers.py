@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -37,7 +38,7 @@ from wecom_async.callbacks import (
     build_suite_event_xml,
     parse_suite_event,
 )
-from wecom_async.testing import FakeSuite, FakeWeCom
+from wecom_async.testing import FakeSuite, FakeWeCom, RedisServer
 
 START, END = 1_800_000_000, 1_800_003_600
 
@@ -477,3 +478,56 @@ async def test_an_error_showing_the_url_keeps_no_suite_token(
         for secret in (suite_token, auth.permanent_code, ticket, suite.suite_secret):
             assert secret not in f"{error!s} {error!r} {error.args!r}", type(error)
         error = error.__cause__ or error.__context__
+
+
+async def test_two_processes_share_the_suite_and_corp_tokens_through_redis(
+    fake: FakeWeCom, suite: FakeSuite, redis_server: RedisServer
+) -> None:
+    auth = fake.authorize_corp(suite.suite_id, notify=False)
+    ticket = fake.new_suite_ticket(suite.suite_id)
+    providers = [
+        make_provider(fake, suite, suite_ticket=ticket, redis=redis_server.url) for _ in range(2)
+    ]
+    try:
+        for provider in providers:
+            client = provider.client(auth.corp_id, auth.permanent_code)
+            assert await client.schedules.get(["x"]) == []
+            assert repr(client).endswith(f"redis={redis_server.url!r})")
+    finally:
+        for provider in providers:
+            await provider.close()
+    # The second "process" found both tokens in Redis.
+    assert fake.suite_token_calls == 1
+    assert fake.corp_token_calls() == 1
+    assert providers[1].suite_tokens.fetches == 0
+
+
+async def test_the_asgi_app_takes_the_ticket_too(
+    fake: FakeWeCom, suite: FakeSuite, provider: SuiteProvider
+) -> None:
+    received = Received()
+    asgi = provider.callback_asgi(on_authorized=received.on_authorized)
+    crypto = CallbackCrypto(
+        token=suite.token, encoding_aes_key=suite.encoding_aes_key, receive_id=suite.suite_id
+    )
+    ticket = fake.new_suite_ticket(suite.suite_id)
+    xml = build_suite_event_xml(
+        SuiteTicket(to_user_name=suite.suite_id, create_time=1, suite_ticket=ticket)
+    )
+    query, body = crypto.encrypt_request(xml, timestamp="1", nonce="n")
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, object]) -> None:
+        sent.append(dict(message))
+
+    scope = {"type": "http", "method": "POST", "query_string": urlencode(query).encode()}
+    await asgi(scope, receive, send)
+    await asgi.dispatcher.drain()
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"success"
+    auth = fake.authorize_corp(suite.suite_id, notify=False)
+    assert await provider.client(auth.corp_id, auth.permanent_code).schedules.get(["x"]) == []
+    assert fake.suite_token_calls == 1
