@@ -18,13 +18,17 @@ from wecom_async import (
     AuthorizedCorp,
     ClientClosedError,
     InvalidPermanentCodeError,
+    InvalidRequestError,
     InvalidSuiteCredentialsError,
+    RetryPolicy,
     SessionPool,
     SuiteAccessTokenError,
     SuiteProvider,
     SuiteTicketMissingError,
     ValidationError,
+    WeComAPIError,
     WeComClient,
+    error_class_for,
 )
 from wecom_async.callbacks import (
     CALLBACK_DISPATCHER,
@@ -531,3 +535,23 @@ async def test_the_asgi_app_takes_the_ticket_too(
     auth = fake.authorize_corp(suite.suite_id, notify=False)
     assert await provider.client(auth.corp_id, auth.permanent_code).schedules.get(["x"]) == []
     assert fake.suite_token_calls == 1
+
+
+@pytest.mark.parametrize(
+    ("errcode", "cls"),
+    [
+        (40080, InvalidSuiteCredentialsError),
+        (40083, InvalidSuiteCredentialsError),
+        (40085, InvalidSuiteCredentialsError),
+        (40084, InvalidPermanentCodeError),
+        (40082, SuiteAccessTokenError),
+        (41022, SuiteAccessTokenError),
+        (42009, SuiteAccessTokenError),
+        (40078, InvalidRequestError),
+        (41026, InvalidRequestError),
+    ],
+)
+def test_provider_errcodes_are_registered(errcode: int, cls: type[WeComAPIError]) -> None:
+    assert error_class_for(errcode) is cls
+    # Failing fast: never retried by the policy.
+    assert RetryPolicy().delay_for(cls(errcode, "", path="p"), 0, idempotent=True) is None
