@@ -13,7 +13,7 @@ from .batching import (
     ChunkResult,
     ScheduleStream,
 )
-from .client import TokenSource, WeComClient
+from .client import WeComClient
 from .errors import (
     AccessTokenError,
     APIConnectionError,
@@ -127,7 +127,6 @@ __all__ = [
     "SuiteAccessTokenError",
     "SuiteProvider",
     "SuiteTicketMissingError",
-    "TokenSource",
     "TokenStore",
     "TransientAPIError",
     "UnexpectedError",

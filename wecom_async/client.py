@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from ._redis import RedisCoordinator
 
-__all__ = ["TokenSource", "WeComClient"]
+__all__ = ["WeComClient"]
 
 CLIENT_CLOSED = "this WeComClient is closed; create a new one"
 
@@ -102,7 +102,7 @@ class _Options:
         )
 
 
-class TokenSource(Protocol):
+class _TokenSource(Protocol):
     """Where a client gets its access tokens when not from ``gettoken`` with its secret.
 
     A :class:`~wecom_async.SuiteProvider` gives its clients one (``service/get_corp_token``).
@@ -139,7 +139,7 @@ class _Core:
         sleep: Callable[[float], Awaitable[None]],
         max_response_bytes: int,
         coordinator: RedisCoordinator | None,
-        token_source: TokenSource | None = None,
+        token_source: _TokenSource | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.max_response_bytes = max_response_bytes
@@ -193,7 +193,7 @@ class _Core:
         return url
 
     async def fetch_from_source(self, timeout: float | None = None) -> tuple[str, int]:
-        """A token from the client's :class:`TokenSource`, instead of gettoken."""
+        """A token from the client's :class:`_TokenSource`, instead of gettoken."""
         assert self.token_source is not None
         return await self.token_source.fetch(self.session(), timeout)
 
@@ -256,6 +256,9 @@ class WeComClient:
     access token with every process passing the same Redis (``pip install
     'wecom-async[redis]'``); ``redis_key_prefix`` is prepended to every key. While Redis is
     unavailable the client limits locally to ``1/RateLimits.share`` of the quotas.
+
+    ``_token_source`` is internal: :class:`~wecom_async.SuiteProvider` gives its clients one,
+    which fetches their tokens through the suite instead of ``gettoken``.
     """
 
     schedules: Schedules
@@ -280,7 +283,7 @@ class WeComClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         redis: str | Redis | None = None,
         redis_key_prefix: str = "",
-        _token_source: TokenSource | None = None,
+        _token_source: _TokenSource | None = None,
     ) -> None:
         _check_arguments(
             corp_id,

@@ -248,8 +248,8 @@ register_errcode(ResourceDeletedError, 90459, 90460)
 # also be an attendee, 90475 the calendar is not the organizer's. The rest of the 9047x-9049x and
 # 9070x-9071x codes are parameter checks of the same APIs (recurrence, calendar sharing and
 # visibility, meeting rooms): fix the request, retrying cannot help.
-# 40078 bad or used auth_code; 41021/41023/41024/41025 suite_id, suite_ticket, secret or
-# permanent_code missing from a service/ call (doc 90313).
+# 40078 bad or used auth_code; 41021/41023/41024/41025/41026 suite_id, suite_ticket, secret,
+# permanent_code or auth_code missing from a service/ call (doc 90313).
 register_errcode(
     InvalidRequestError,
     40058,
@@ -258,6 +258,7 @@ register_errcode(
     41023,
     41024,
     41025,
+    41026,
     47001,
     90456,
     90458,

@@ -92,7 +92,7 @@ class AuthorizedCorp:
 
 
 class _SuiteCorpTokens:
-    """A third-party client's :class:`~wecom_async.client.TokenSource`: service/get_corp_token."""
+    """A third-party client's token source (``client._TokenSource``): service/get_corp_token."""
 
     third_party = True
 
