@@ -555,3 +555,22 @@ def test_provider_errcodes_are_registered(errcode: int, cls: type[WeComAPIError]
     assert error_class_for(errcode) is cls
     # Failing fast: never retried by the policy.
     assert RetryPolicy().delay_for(cls(errcode, "", path="p"), 0, idempotent=True) is None
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+async def test_get_permanent_code_v1_and_v2(fake: FakeWeCom, suite: FakeSuite, api: str) -> None:
+    auth = fake.authorize_corp(suite.suite_id, notify=False)
+    ticket = fake.new_suite_ticket(suite.suite_id)
+    async with make_provider(fake, suite, suite_ticket=ticket, permanent_code_api=api) as provider:
+        corp = await provider.get_permanent_code(auth.auth_code)
+        assert (corp.corp_id, corp.permanent_code, corp.agentid) == (
+            auth.corp_id,
+            auth.permanent_code,
+            auth.agentid,
+        )
+        assert corp.raw["permanent_code"] == auth.permanent_code
+        assert fake.calls(f"service/{'v2/' if api == 'v2' else ''}get_permanent_code") == 1
+        # An auth code works once: the second exchange is refused, typed.
+        with pytest.raises(InvalidRequestError) as caught:
+            await provider.get_permanent_code(auth.auth_code)
+        assert caught.value.errcode == 40078
