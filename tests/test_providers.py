@@ -574,3 +574,28 @@ async def test_get_permanent_code_v1_and_v2(fake: FakeWeCom, suite: FakeSuite, a
         with pytest.raises(InvalidRequestError) as caught:
             await provider.get_permanent_code(auth.auth_code)
         assert caught.value.errcode == 40078
+
+
+async def test_a_store_that_keeps_failing_loses_no_permanent_code(
+    fake: FakeWeCom, suite: FakeSuite, provider: SuiteProvider
+) -> None:
+    received = Received()
+    app = provider.callback_app(on_authorized=received.on_authorized)
+    dispatcher = app[CALLBACK_DISPATCHER]
+    dispatcher.retries = 0
+    runner, url = await serve(app)
+    try:
+        provider.set_suite_ticket(fake.new_suite_ticket(suite.suite_id))
+        fake.subscribe_suite_callbacks(url, suite_id=suite.suite_id)
+        received.fail_once = True
+        auth = fake.authorize_corp(suite.suite_id)
+        await fake.drain_callbacks()
+        await dispatcher.drain()
+        assert len(dispatcher.failed) == 1
+        assert received.corps == []
+        assert dispatcher.retry_failed() == 1
+        await dispatcher.drain()
+    finally:
+        await runner.cleanup()
+    assert [c.permanent_code for c in received.corps] == [auth.permanent_code]
+    assert fake.calls("service/get_permanent_code") == 1
