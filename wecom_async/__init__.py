@@ -27,7 +27,9 @@ from .errors import (
     FrequencyLimitError,
     HTTPStatusError,
     InvalidCredentialsError,
+    InvalidPermanentCodeError,
     InvalidRequestError,
+    InvalidSuiteCredentialsError,
     NotFoundError,
     PermissionDeniedError,
     Problem,
@@ -37,6 +39,8 @@ from .errors import (
     ResponseDecodeError,
     ResponseTooLargeError,
     ServerBusyError,
+    SuiteAccessTokenError,
+    SuiteTicketMissingError,
     TransientAPIError,
     UnexpectedError,
     ValidationError,
@@ -62,6 +66,7 @@ from .models import (
     ScheduleStatus,
     ShareFailure,
 )
+from .providers import AuthorizedCorp, SuiteProvider
 from .resources import Calendars, ScheduleListing, Schedules
 
 __all__ = [
@@ -70,6 +75,7 @@ __all__ = [
     "AccessToken",
     "AccessTokenError",
     "Attendee",
+    "AuthorizedCorp",
     "BulkFetchError",
     "BulkProgress",
     "BulkResult",
@@ -91,7 +97,9 @@ __all__ = [
     "FrequencyLimitError",
     "HTTPStatusError",
     "InvalidCredentialsError",
+    "InvalidPermanentCodeError",
     "InvalidRequestError",
+    "InvalidSuiteCredentialsError",
     "MemoryTokenStore",
     "NotFoundError",
     "OpMode",
@@ -116,6 +124,9 @@ __all__ = [
     "ServerBusyError",
     "SessionPool",
     "ShareFailure",
+    "SuiteAccessTokenError",
+    "SuiteProvider",
+    "SuiteTicketMissingError",
     "TokenStore",
     "TransientAPIError",
     "UnexpectedError",

@@ -275,6 +275,13 @@ class TokenManager:
             finally:
                 self.fetches += 1
 
+    def forget_failure(self) -> None:
+        """Forget a remembered credential error, so that the next :meth:`get` fetches again.
+
+        For a credential that changed (a provider's new suite ticket replaces a stale one).
+        """
+        self._credential_error = None
+
     async def invalidate(self, value: str) -> None:
         """Forget ``value`` (WeCom rejected it) unless a newer token already replaced it.
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -102,6 +102,24 @@ class _Options:
         )
 
 
+class _TokenSource(Protocol):
+    """Where a client gets its access tokens when not from ``gettoken`` with its secret.
+
+    A :class:`~wecom_async.SuiteProvider` gives its clients one (``service/get_corp_token``).
+    """
+
+    @property
+    def key(self) -> str:
+        """The :class:`TokenStore` key of the tokens (never containing a secret)."""
+
+    @property
+    def third_party(self) -> bool:
+        """Whether the tokens are a third-party (suite) app's: schedules then need ``cal_id``."""
+
+    async def fetch(self, session: aiohttp.ClientSession, timeout: float | None) -> tuple[str, int]:
+        """A fresh token and its ``expires_in``, fetched within ``timeout`` seconds."""
+
+
 class _Core:
     """What a client and the clients derived by ``with_options()`` share."""
 
@@ -121,6 +139,7 @@ class _Core:
         sleep: Callable[[float], Awaitable[None]],
         max_response_bytes: int,
         coordinator: RedisCoordinator | None,
+        token_source: _TokenSource | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.max_response_bytes = max_response_bytes
@@ -136,9 +155,12 @@ class _Core:
         #: Set by ``close()``: every call from then on raises ClientClosedError.
         self.closed = False
         self.pool = pool if pool is not None else SessionPool()
+        self.token_source = token_source
+        #: A third-party (suite) app's client: WeCom's rules for those apply (cal_id).
+        self.third_party = token_source is not None and token_source.third_party
         self.tokens = TokenManager(
-            key=token_key(corp_id, corp_secret),
-            fetch=self.fetch_token,
+            key=token_key(corp_id, corp_secret) if token_source is None else token_source.key,
+            fetch=self.fetch_token if token_source is None else self.fetch_from_source,
             store=token_store,
             clock=clock,
             refresh_margin=refresh_margin,
@@ -169,6 +191,11 @@ class _Core:
         if url is None:
             url = self._urls[path] = _sansio.api_url(self.base_url, path, token)
         return url
+
+    async def fetch_from_source(self, timeout: float | None = None) -> tuple[str, int]:
+        """A token from the client's :class:`_TokenSource`, instead of gettoken."""
+        assert self.token_source is not None
+        return await self.token_source.fetch(self.session(), timeout)
 
     async def fetch_token(self, timeout: float | None = None) -> tuple[str, int]:
         """Call gettoken, within ``timeout`` seconds (that of the call needing the token)."""
@@ -229,6 +256,9 @@ class WeComClient:
     access token with every process passing the same Redis (``pip install
     'wecom-async[redis]'``); ``redis_key_prefix`` is prepended to every key. While Redis is
     unavailable the client limits locally to ``1/RateLimits.share`` of the quotas.
+
+    ``_token_source`` is internal: :class:`~wecom_async.SuiteProvider` gives its clients one,
+    which fetches their tokens through the suite instead of ``gettoken``.
     """
 
     schedules: Schedules
@@ -253,6 +283,7 @@ class WeComClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         redis: str | Redis | None = None,
         redis_key_prefix: str = "",
+        _token_source: _TokenSource | None = None,
     ) -> None:
         _check_arguments(
             corp_id,
@@ -296,6 +327,7 @@ class WeComClient:
             sleep=sleep,
             max_response_bytes=max_response_bytes,
             coordinator=coordinator,
+            token_source=_token_source,
         )
         self._options = options
         self._derived = False
@@ -321,6 +353,11 @@ class WeComClient:
     def tokens(self) -> TokenManager:
         """The access-token manager (``fetches`` counts gettoken calls)."""
         return self._core.tokens
+
+    @property
+    def third_party(self) -> bool:
+        """Whether this is a third-party (suite) app's client (from ``SuiteProvider.client``)."""
+        return self._core.third_party
 
     def with_options(
         self,

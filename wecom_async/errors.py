@@ -29,7 +29,9 @@ __all__ = [
     "FrequencyLimitError",
     "HTTPStatusError",
     "InvalidCredentialsError",
+    "InvalidPermanentCodeError",
     "InvalidRequestError",
+    "InvalidSuiteCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "Problem",
@@ -39,6 +41,8 @@ __all__ = [
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "ServerBusyError",
+    "SuiteAccessTokenError",
+    "SuiteTicketMissingError",
     "TransientAPIError",
     "UnexpectedError",
     "ValidationError",
@@ -129,6 +133,31 @@ class InvalidCredentialsError(WeComAPIError):
     hint = "check corp_id and corp_secret; a new token will not help"
 
 
+class InvalidSuiteCredentialsError(InvalidCredentialsError):
+    """The suite ID, suite secret or suite ticket is wrong (40083, 40080, 40085).
+
+    Raised by ``service/get_suite_token``; never retried, and remembered for a while like
+    :class:`InvalidCredentialsError` (a 40085 is forgotten as soon as a new suite ticket arrives).
+    """
+
+    hint = "check suite_id and suite_secret; a stale suite_ticket is replaced by WeCom's next push"
+
+
+class InvalidPermanentCodeError(InvalidCredentialsError):
+    """The permanent code is wrong, of another suite, or the corp cancelled the authorisation
+    (40084). Never retried: a new token will not help; the corp must authorise the app again."""
+
+    hint = "the corp may have cancelled the authorisation"
+
+
+class SuiteAccessTokenError(WeComAPIError):
+    """The suite_access_token is invalid, expired or missing (40082, 42009, 41022).
+
+    The provider drops it, fetches a new one and resends once (like 42001 for an access token)
+    before raising this.
+    """
+
+
 class AccessTokenError(WeComAPIError):
     """The access token is missing, invalid or expired (41001, 40014, 42001).
 
@@ -199,6 +228,13 @@ def error_class_for(errcode: int) -> type[WeComAPIError]:
 # 40091: the secret is invalid (doc 90313), like 40001 a configuration error, not a stale token.
 register_errcode(InvalidCredentialsError, 40001, 40013, 40091)
 register_errcode(AccessTokenError, 40014, 41001, 42001)
+# Service providers (doc 90313): 40080 bad suite_secret, 40083 bad suite_id, 40085 bad suite_ticket;
+# 40084 bad permanent_code (also once the corp cancelled the authorisation); 40082 bad
+# suite_access_token, 42009 expired one, 41022 none given. (84014 is a *member* ticket expired, not
+# the suite ticket: not ours.)
+register_errcode(InvalidSuiteCredentialsError, 40080, 40083, 40085)
+register_errcode(InvalidPermanentCodeError, 40084)
+register_errcode(SuiteAccessTokenError, 40082, 41022, 42009)
 register_errcode(ServerBusyError, -1)
 register_errcode(DataVersionConflictError, 6000)
 register_errcode(FrequencyLimitError, 45009)
@@ -212,9 +248,17 @@ register_errcode(ResourceDeletedError, 90459, 90460)
 # also be an attendee, 90475 the calendar is not the organizer's. The rest of the 9047x-9049x and
 # 9070x-9071x codes are parameter checks of the same APIs (recurrence, calendar sharing and
 # visibility, meeting rooms): fix the request, retrying cannot help.
+# 40078 bad or used auth_code; 41021/41023/41024/41025/41026 suite_id, suite_ticket, secret,
+# permanent_code or auth_code missing from a service/ call (doc 90313).
 register_errcode(
     InvalidRequestError,
     40058,
+    40078,
+    41021,
+    41023,
+    41024,
+    41025,
+    41026,
     47001,
     90456,
     90458,
@@ -360,6 +404,15 @@ class ClientClosedError(WeComError, RuntimeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (self.message,), {"request_sent": self.request_sent}))
+
+
+class SuiteTicketMissingError(WeComError):
+    """A :class:`~wecom_async.SuiteProvider` needs a suite_access_token but has no suite ticket
+    yet: nothing was sent.
+
+    WeCom pushes the ticket to the suite's command callback every 10 minutes (serve
+    ``provider.callback_app()``), or pass the last one received (``provider.set_suite_ticket``).
+    """
 
 
 class RateLimitsConflictError(WeComError, ValueError):

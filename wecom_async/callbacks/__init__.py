@@ -43,6 +43,16 @@ from ._feed import (
     reconcile,
 )
 from ._sansio import CallbackReceiver, CallbackResponse
+from ._suite import (
+    CancelAuth,
+    ChangeAuth,
+    CreateAuth,
+    SuiteEvent,
+    SuiteTicket,
+    UnknownSuiteEvent,
+    build_suite_event_xml,
+    parse_suite_event,
+)
 from ._xml import MAX_BODY_BYTES
 
 __all__ = [
@@ -61,6 +71,9 @@ __all__ = [
     "CallbackReceiver",
     "CallbackResponse",
     "CallbackVerificationError",
+    "CancelAuth",
+    "ChangeAuth",
+    "CreateAuth",
     "EventHandler",
     "FailedDelivery",
     "FeedClosedError",
@@ -72,9 +85,14 @@ __all__ = [
     "ScheduleEvent",
     "ScheduleModified",
     "ScheduleResponded",
+    "SuiteEvent",
+    "SuiteTicket",
     "UnknownEvent",
+    "UnknownSuiteEvent",
     "build_event_xml",
+    "build_suite_event_xml",
     "callback_app",
     "parse_event",
+    "parse_suite_event",
     "reconcile",
 ]

@@ -119,6 +119,9 @@ class Schedules:
         schedule/add has no idempotency key, so it is retried only after failures where the
         request cannot have reached WeCom (connect errors, and errcodes WeCom answers without
         acting, such as -1); a timeout after sending is raised, never resent blindly.
+
+        A third-party app's client (``SuiteProvider.client``) must give ``cal_id`` (WeCom's rule);
+        ``agentid`` is only for old third-party multi-app suites.
         """
         check = Checker()
         request = AddScheduleRequest(
@@ -141,6 +144,9 @@ class Schedules:
             ),
             agentid=agentid,
         )
+        if cal_id is None and self._client._core.third_party:
+            # "第三方应用必须指定cal_id" (doc 93648): WeCom would refuse it (40058).
+            check.add("schedule.cal_id", "required for a third-party (suite) app's client")
         request.validate(check)
         answer = await self._client._call_model(
             PATH_ADD,

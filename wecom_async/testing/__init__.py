@@ -8,6 +8,10 @@ schedule endpoints ``oa/schedule/add``, ``get``, ``update``, ``del``, ``add_atte
 Test knobs: the request log (``fake.requests``), token control, scripted and random faults
 (``fake.faults``), quotas (45009) and a concurrency limit (45033) on an injectable clock, and
 WeCom's encrypted callbacks after each change (``fake.subscribe_callbacks``).
+Service providers: suites (``fake.add_suite``), suite tickets, authorised corps
+(``fake.authorize_corp``, ``cancel_auth``), the ``service/get_suite_token``,
+``get_permanent_code`` and ``get_corp_token`` endpoints and the suite's command callback
+(``fake.subscribe_suite_callbacks``).
 
 Run it standalone with ``python -m wecom_async.testing --port 8080``.
 
@@ -23,6 +27,7 @@ from ._context import Handler, HandlerContext
 from ._errors import FakeAPIError
 from ._faults import FaultProfile, Faults
 from ._log import RequestRecord
+from ._providers import FakeAuthorization, FakeSuite, SuiteMessage
 from ._quota import Quota
 from ._redis_server import RedisServer, RedisServerError
 from ._server import FAKE_WECOM_KEY, FakeWeCom
@@ -35,7 +40,9 @@ __all__ = [
     "Clock",
     "FailedCallback",
     "FakeAPIError",
+    "FakeAuthorization",
     "FakeClock",
+    "FakeSuite",
     "FakeWeCom",
     "FaultProfile",
     "Faults",
@@ -46,4 +53,5 @@ __all__ = [
     "RedisServerError",
     "RequestRecord",
     "Store",
+    "SuiteMessage",
 ]

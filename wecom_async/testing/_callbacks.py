@@ -21,6 +21,11 @@ status other than 200) is retried ``retries`` times (3), ``retry_delay`` seconds
 is given up and recorded in ``failures``. Faults: ``duplicate`` (probability that an event is
 delivered twice), ``max_delay`` (a random delay before each event's first attempt, which
 reorders events). A receiver that is down is simply one that does not answer.
+
+Service providers: ``fake.subscribe_suite_callbacks(url, suite_id=…)`` is a suite's command
+callback (receive ID = suite ID, the suite's token and key); it gets the ``InfoType`` messages
+(``suite_ticket``, ``create_auth``, ``change_auth``, ``cancel_auth``: :class:`SuiteMessage`)
+with the same retries and faults.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ._store import JSONObject, Store
 
 if TYPE_CHECKING:
     from ..callbacks import CallbackCrypto, CallbackEvent
+    from ._providers import SuiteMessage
 
 __all__ = ["CallbackStats", "CallbackSubscription", "FailedCallback", "FakeCallbacks"]
 
@@ -58,9 +64,9 @@ _CALENDAR_WRITES = frozenset({"oa/calendar/update", "oa/calendar/del"})
 
 @attrs.frozen
 class FailedCallback:
-    """An event the fake gave up delivering: the event and the last error."""
+    """An event (or a suite's message) the fake gave up delivering, and the last error."""
 
-    event: CallbackEvent
+    event: CallbackEvent | SuiteMessage
     error: str
 
 
@@ -83,7 +89,10 @@ class CallbackStats:
 
 
 class CallbackSubscription:
-    """Where one corp's events go, how, and what happened to them."""
+    """Where one corp's events (or one suite's messages) go, how, and what happened to them.
+
+    ``corp_id`` is the receive ID: the corp, or the suite ID of a suite's command callback.
+    """
 
     def __init__(
         self,
@@ -118,14 +127,16 @@ class CallbackSubscription:
     def __repr__(self) -> str:
         return f"<CallbackSubscription {self.url} corp={self.corp_id} {self.stats}>"
 
-    async def deliver(self, event: CallbackEvent) -> None:
+    async def deliver(self, event: CallbackEvent | SuiteMessage) -> None:
         from ..callbacks import build_event_xml
+        from ._providers import SuiteMessage
 
         delay = self._random.uniform(0, self.max_delay) if self.max_delay else 0.0
         copies = 2 if self.duplicate and self._random.random() < self.duplicate else 1
         timestamp = str(int(event.create_time))
+        xml = event.to_xml() if isinstance(event, SuiteMessage) else build_event_xml(event)
         query, body = self._crypto.encrypt_request(
-            build_event_xml(event), timestamp=timestamp, nonce=secrets.token_hex(8)
+            xml, timestamp=timestamp, nonce=secrets.token_hex(8)
         )
         try:
             if delay:
@@ -137,7 +148,7 @@ class CallbackSubscription:
             raise
 
     async def _deliver(
-        self, event: CallbackEvent, query: dict[str, str], body: bytes, copies: int
+        self, event: CallbackEvent | SuiteMessage, query: dict[str, str], body: bytes, copies: int
     ) -> None:
         for copy in range(copies):
             if await self._post(event, query, body):
@@ -148,7 +159,9 @@ class CallbackSubscription:
             elif not copy:
                 return  # given up (recorded); no duplicate of an undelivered event
 
-    async def _post(self, event: CallbackEvent, query: dict[str, str], body: bytes) -> bool:
+    async def _post(
+        self, event: CallbackEvent | SuiteMessage, query: dict[str, str], body: bytes
+    ) -> bool:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         error = ""
@@ -188,6 +201,8 @@ class FakeCallbacks:
         self._clock = clock
         self._sleep = sleep
         self.subscriptions: dict[str, CallbackSubscription] = {}
+        #: suite ID → the suite's command callback subscription.
+        self.suite_subscriptions: dict[str, CallbackSubscription] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def subscribe(
@@ -203,7 +218,9 @@ class FakeCallbacks:
         duplicate: float,
         max_delay: float,
         seed: int | None,
+        suite: bool = False,
     ) -> CallbackSubscription:
+        """Subscribe *url* for *corp_id*'s events, or (*suite*) for suite *corp_id*'s messages."""
         from ..callbacks import CallbackCrypto
 
         crypto = CallbackCrypto(token=token, encoding_aes_key=encoding_aes_key, receive_id=corp_id)
@@ -219,8 +236,24 @@ class FakeCallbacks:
             seed=seed,
             sleep=self._sleep,
         )
-        self.subscriptions[corp_id] = subscription
+        (self.suite_subscriptions if suite else self.subscriptions)[corp_id] = subscription
         return subscription
+
+    def send_suite_message(self, message: SuiteMessage) -> bool:
+        """Deliver *message* to its suite's command callback; False without a subscription."""
+        subscription = self.suite_subscriptions.get(message.suite_id)
+        if subscription is None:
+            return False
+        self._start(subscription, message)
+        return True
+
+    def _start(
+        self, subscription: CallbackSubscription, event: CallbackEvent | SuiteMessage
+    ) -> None:
+        subscription.stats.events += 1
+        task = asyncio.ensure_future(subscription.deliver(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def after_call(self, corp_id: str, path: str, body: JSONObject, result: JSONObject) -> None:
         """Send the events of a successful API call (no-op without a subscription)."""
@@ -228,10 +261,7 @@ class FakeCallbacks:
         if subscription is None or (path not in _SCHEDULE_WRITES and path not in _CALENDAR_WRITES):
             return
         for event in self._events(corp_id, path, body, result):
-            subscription.stats.events += 1
-            task = asyncio.ensure_future(subscription.deliver(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(subscription, event)
 
     def _events(
         self, corp_id: str, path: str, body: JSONObject, result: JSONObject
@@ -272,6 +302,10 @@ class FakeCallbacks:
                 events.append(ScheduleModified(cal_id=cal_id, schedule_id=schedule_id, **common))
         return events
 
+    def all_subscriptions(self) -> list[CallbackSubscription]:
+        """The corps' subscriptions, then the suites'."""
+        return [*self.subscriptions.values(), *self.suite_subscriptions.values()]
+
     @property
     def pending(self) -> int:
         """Deliveries still running."""
@@ -288,5 +322,5 @@ class FakeCallbacks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for subscription in self.subscriptions.values():
+        for subscription in self.all_subscriptions():
             await subscription.aclose()

@@ -16,13 +16,15 @@ __all__ = ["Handler", "HandlerContext"]
 class HandlerContext:
     """The caller and the fake's state, for one call.
 
-    ``corp_id`` is the corp of the (already checked) access token; ``path`` the API path.
+    ``corp_id`` is the corp of the (already checked) access token; ``path`` the API path;
+    ``third_party``: the token is a third-party (suite) app's, from ``service/get_corp_token``.
     """
 
     corp_id: str
     path: str
     store: Store
     clock: Clock
+    third_party: bool = False
 
     @property
     def now(self) -> float:

@@ -9,7 +9,8 @@ answers follow request order. Cancelled schedules are returned with ``status`` 1
 ``status``, attendees' ``response_status`` and ``reminders.exclude_time_list`` are ignored) and
 fills the documented defaults for the others (see ``_store.normalize_schedule``). Without
 ``cal_id`` the schedule goes to the app's default calendar; when the app has none (it was
-deleted) → 90708.
+deleted) → 90708. A third-party app must give ``cal_id`` (doc 93648: "第三方应用必须指定
+cal_id"); without it → 40058 (assumption: the docs name no errcode).
 
 The writes (update, del, add_attendees, del_attendees) find their schedule the same way: an
 unknown ``schedule_id`` (or another corp's) → 90461; one in another app's calendar → 90466; one
@@ -118,6 +119,8 @@ def schedule_add(ctx: HandlerContext, body: JSONObject) -> JSONObject:
     """``oa/schedule/add``: validate, store, answer the new ``schedule_id``."""
     store = ctx.store
     schedule = check_schedule_add(body, check_calendar=lambda cal_id: usable_calendar(ctx, cal_id))
+    if ctx.third_party and not schedule.get("cal_id"):
+        fail("a third-party app must give schedule.cal_id")
     if not schedule.get("cal_id") and not store.default_cal_id(ctx.corp_id):
         fail("the app has no default calendar: pass cal_id", 90708)
     record = store.insert_schedule(ctx.corp_id, _add_input(schedule))

@@ -30,6 +30,9 @@ Assumptions (the docs are silent):
   neither the quota nor the concurrency limit (its peak concurrency is recorded).
 * Faults that answer instead of handling (drop, HTTP error page, injected errcode) do not count
   against the quota.
+* The provider endpoints ``service/…`` (see ``_providers``) take no access token; like
+  ``gettoken`` they are subject to neither the quota nor the concurrency limit. They need POST
+  (43002) and a JSON object body (47001), checked before their own checks.
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ from ._endpoints import DEFAULT_ENDPOINTS
 from ._errors import FakeAPIError
 from ._faults import FaultPlan, FaultProfile, Faults, html_error_page, normalize_path
 from ._log import RequestRecord
+from ._providers import (
+    GET_CORP_TOKEN,
+    GET_SUITE_TOKEN,
+    SERVICE_PATHS,
+    FakeAuthorization,
+    FakeProviders,
+    FakeSuite,
+    SuiteMessage,
+)
 from ._quota import DEFAULT_QUOTA, Quota, QuotaTracker
 from ._store import JSONObject, Store
 from ._tokens import TokenRegistry
@@ -123,6 +135,8 @@ class FakeWeCom:
         for corp_id in self._secrets:
             self.store.add_corp(corp_id)
         self._tokens = TokenRegistry(ttl=token_ttl, clock=clock)
+        #: Service providers: suites, tickets, authorised corps (see :meth:`add_suite`).
+        self.providers = FakeProviders(self.store, self._tokens, clock)
         #: Fault injection (scripted and random).
         self.faults = Faults(fault_profile)
         self._quota = QuotaTracker(quota) if quota is not None else None
@@ -272,13 +286,14 @@ class FakeWeCom:
 
     @property
     def callbacks_sent(self) -> int:
-        """Events delivered (answered 200) to the subscribed URLs, duplicates not counted."""
-        return sum(s.stats.delivered for s in self.callbacks.subscriptions.values())
+        """Events (and suite messages) delivered (answered 200) to the subscribed URLs,
+        duplicates not counted."""
+        return sum(s.stats.delivered for s in self.callbacks.all_subscriptions())
 
     @property
     def callbacks_failed(self) -> int:
         """Events given up after the retries (see each subscription's ``failures``)."""
-        return sum(s.stats.failed for s in self.callbacks.subscriptions.values())
+        return sum(s.stats.failed for s in self.callbacks.all_subscriptions())
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -290,6 +305,7 @@ class FakeWeCom:
     @token_ttl.setter
     def token_ttl(self, ttl: int) -> None:
         self._tokens.ttl = ttl
+        self.providers.suite_tokens.ttl = ttl
 
     def invalidate_tokens(self, corp_id: str | None = None) -> int:
         """Revoke the current token of *corp_id* (all corps if None): its next use answers 40014
@@ -300,6 +316,128 @@ class FakeWeCom:
     def tokens_issued(self) -> int:
         """How many distinct access tokens gettoken has issued."""
         return self._tokens.issued
+
+    # --- service providers ------------------------------------------------------------------
+
+    def add_suite(
+        self,
+        suite_id: str | None = None,
+        suite_secret: str | None = None,
+        *,
+        token: str | None = None,
+        encoding_aes_key: str | None = None,
+        custom_app: bool = False,
+    ) -> FakeSuite:
+        """Register a service provider's suite (random values for those not given); return it.
+
+        Its ``suite_id``, ``suite_secret``, ``token`` and ``encoding_aes_key`` are what the
+        provider console shows. *custom_app*: a template of custom-developed apps (代开发), whose
+        permanent codes ``gettoken`` also accepts as the corp's secret.
+        """
+        return self.providers.add_suite(
+            suite_id,
+            suite_secret,
+            token=token,
+            encoding_aes_key=encoding_aes_key,
+            custom_app=custom_app,
+        )
+
+    def suite(self, suite_id: str) -> FakeSuite:
+        """The suite *suite_id* (``KeyError`` if unknown)."""
+        return self.providers.suite(suite_id)
+
+    def subscribe_suite_callbacks(
+        self,
+        url: str,
+        *,
+        suite_id: str,
+        retries: int = 3,
+        retry_delay: float = 1.0,
+        timeout: float = 5.0,
+        duplicate: float = 0.0,
+        max_delay: float = 0.0,
+        seed: int | None = None,
+    ) -> CallbackSubscription:
+        """POST the suite's command-callback messages (``InfoType``) to *url*, encrypted with
+        the suite's token and key, receive ID = *suite_id*. Retries and faults as in
+        :meth:`subscribe_callbacks`; subscribing again replaces the subscription."""
+        suite = self.providers.suite(suite_id)
+        return self.callbacks.subscribe(
+            url,
+            corp_id=suite_id,
+            token=suite.token,
+            encoding_aes_key=suite.encoding_aes_key,
+            retries=retries,
+            retry_delay=retry_delay,
+            timeout=timeout,
+            duplicate=duplicate,
+            max_delay=max_delay,
+            seed=seed,
+            suite=True,
+        )
+
+    def new_suite_ticket(self, suite_id: str) -> str:
+        """Issue a new suite ticket (valid 1800 s by the fake's clock) without sending it."""
+        return self.providers.new_ticket(suite_id)
+
+    def push_suite_ticket(self, suite_id: str) -> str:
+        """Issue a new suite ticket and send it (``InfoType`` ``suite_ticket``) to the suite's
+        command callback, as WeCom does every 10 minutes; return it."""
+        ticket = self.providers.new_ticket(suite_id)
+        self._send_suite(suite_id, "suite_ticket", ("SuiteTicket", ticket))
+        return ticket
+
+    def authorize_corp(
+        self, suite_id: str, corp_id: str | None = None, *, state: str = "", notify: bool = True
+    ) -> FakeAuthorization:
+        """Install suite *suite_id* in *corp_id* (a new corp, with its own data, if None).
+
+        Return the authorisation (``corp_id``, ``auth_code``, ``permanent_code``). With
+        *notify*, send ``create_auth`` (``AuthCode``, ``State``) to the suite's command
+        callback; the auth code is exchanged through ``service/get_permanent_code``.
+        """
+        auth = self.providers.authorize(suite_id, corp_id, state)
+        if notify:
+            self._send_suite(
+                suite_id, "create_auth", ("AuthCode", auth.auth_code), ("State", state)
+            )
+        return auth
+
+    def authorization(self, suite_id: str, corp_id: str) -> FakeAuthorization:
+        """The latest authorisation of *suite_id* by *corp_id* (``KeyError`` if none)."""
+        return self.providers.authorization(suite_id, corp_id)
+
+    def change_auth(self, suite_id: str, corp_id: str, *, state: str = "") -> None:
+        """Send ``change_auth`` for *corp_id* (the admin changed the app's permissions)."""
+        self.providers.authorization(suite_id, corp_id)
+        self._send_suite(suite_id, "change_auth", ("AuthCorpId", corp_id), ("State", state))
+
+    def cancel_auth(self, suite_id: str, corp_id: str, *, notify: bool = True) -> None:
+        """*corp_id* uninstalls the suite: its permanent code is refused from now on (40084),
+        its token for this suite is invalidated (40014); with *notify*, ``cancel_auth`` is sent
+        to the suite's command callback."""
+        self.providers.cancel(suite_id, corp_id)
+        if notify:
+            self._send_suite(suite_id, "cancel_auth", ("AuthCorpId", corp_id))
+
+    def invalidate_suite_tokens(self, suite_id: str | None = None) -> int:
+        """Revoke the suite access token of *suite_id* (every suite if None): its next use
+        answers 40082. Return how many were revoked."""
+        return self.providers.suite_tokens.invalidate(suite_id)
+
+    @property
+    def suite_token_calls(self) -> int:
+        """How many ``service/get_suite_token`` requests were received."""
+        return self.calls(GET_SUITE_TOKEN)
+
+    def corp_token_calls(self, corp_id: str | None = None) -> int:
+        """How many ``service/get_corp_token`` requests were received for *corp_id* (all if
+        None)."""
+        return self.calls(GET_CORP_TOKEN, corp_id=corp_id)
+
+    def _send_suite(self, suite_id: str, info_type: str, *fields: tuple[str, str]) -> None:
+        message = SuiteMessage(info_type, suite_id, int(self.clock()), fields)
+        self.callbacks.send_suite_message(message)
 
     # --- observations -------------------------------------------------------------------------
 
@@ -381,16 +519,21 @@ class FakeWeCom:
         path = normalize_path(request.match_info["path"])
         now = self.clock()
         is_gettoken = path == GETTOKEN
+        suite_hint = None
         if is_gettoken:
             corp_hint = request.query.get("corpid")
-            if corp_hint not in self._secrets:
+            if corp_hint not in self._secrets and corp_hint not in self.store.corp_ids:
                 corp_hint = None
+        elif path in SERVICE_PATHS:
+            corp_hint = None  # set from the body (see FakeProviders.note)
         else:
-            corp_hint = self._tokens.peek_corp(request.query.get("access_token"))
-        record = RequestRecord(request.method, path, corp_hint, now)
+            token = request.query.get("access_token")
+            corp_hint = self._tokens.peek_corp(token)
+            suite_hint = self._tokens.peek_app(token) or None
+        record = RequestRecord(request.method, path, corp_hint, now, suite_id=suite_hint)
         self.requests.append(record)
 
-        if not is_gettoken and path not in self.endpoints:
+        if not is_gettoken and path not in self.endpoints and path not in SERVICE_PATHS:
             record.http_status = 404
             return _html_response(404)
 
@@ -440,9 +583,14 @@ class FakeWeCom:
             await self._sleep(plan.latency_before)
 
         body = None
+        is_service = record.path in SERVICE_PATHS
         if not is_gettoken:
             body = _parse_body(await request.read())
-            if self.record_bodies:
+            if is_service:
+                self.providers.note(record, request.query, body)
+                if not self.record_bodies:
+                    record.body = None
+            elif self.record_bodies:
                 record.body = body
 
         if plan.drop_before:
@@ -458,6 +606,8 @@ class FakeWeCom:
                 raise FakeAPIError(plan.errcode, plan.errmsg, verbatim=plan.errmsg is not None)
             if is_gettoken:
                 result = self._gettoken(request)
+            elif is_service:
+                result = self._service(request, record, body)
             else:
                 result = self._call_api(request, record, body, over_limit)
             answer: JSONObject = {"errcode": 0, "errmsg": "ok", **result}
@@ -482,14 +632,29 @@ class FakeWeCom:
         secret = request.query.get("corpsecret")
         if not corp_id:
             raise FakeAPIError(41002)
-        if corp_id not in self._secrets:
+        own_secret = self._secrets.get(corp_id)
+        if own_secret is None and corp_id not in self.store.corp_ids:
             raise FakeAPIError(40013)
         if not secret:
             raise FakeAPIError(41004)
-        if not secrets.compare_digest(secret, self._secrets[corp_id]):
-            raise FakeAPIError(40001)
-        token, expires_in = self._tokens.issue(corp_id)
+        if own_secret is not None and secrets.compare_digest(secret, own_secret):
+            token, expires_in = self._tokens.issue(corp_id)
+        else:
+            # a custom-developed app (代开发): the corp's permanent code is the secret
+            app = self.providers.custom_app_of(corp_id, secret)
+            if app is None:
+                raise FakeAPIError(40001)
+            token, expires_in = self._tokens.issue(corp_id, app)
         return {"access_token": token, "expires_in": expires_in}
+
+    def _service(
+        self, request: web.Request, record: RequestRecord, body: JSONObject | None
+    ) -> JSONObject:
+        if request.method != "POST":
+            raise FakeAPIError(43002)
+        if body is None:
+            raise FakeAPIError(47001)
+        return self.providers.handle(record, request.query, body)
 
     def _call_api(
         self,
@@ -498,7 +663,7 @@ class FakeWeCom:
         body: JSONObject | None,
         over_limit: bool,
     ) -> JSONObject:
-        corp_id = self._tokens.resolve(request.query.get("access_token"))
+        corp_id, app = self._tokens.resolve_app(request.query.get("access_token"))
         if request.method != "POST":
             raise FakeAPIError(43002)
         if body is None:
@@ -509,7 +674,9 @@ class FakeWeCom:
             self._concurrency_rejected += 1
             raise FakeAPIError(45033)
         handler = self.endpoints[record.path]
-        context = HandlerContext(corp_id, record.path, self.store, self.clock)
+        context = HandlerContext(
+            corp_id, record.path, self.store, self.clock, self.providers.is_third_party(app)
+        )
         result = handler(context, body)
         self.callbacks.after_call(corp_id, record.path, body, result)
         return result
