@@ -108,9 +108,10 @@ DEFAULT_SOCKET_TIMEOUT: Final = 0.5
 #: (it may have none): then Redis counts as failed and the call goes on without it. (A client
 #: created from a URL has 0.5 s socket timeouts and one retry of a dropped connection.)
 _DEADLINE: Final = 1.0
-#: Backoff between probes of a Redis that failed.
+#: Backoff between probes of a Redis that failed. The longest pause is also capped at a quarter
+#: of the minute window: it bounds how long after Redis is back every process has rejoined.
 _PROBE_FIRST: Final = 0.5
-_PROBE_MAX: Final = 30.0
+_PROBE_MAX: Final = 15.0
 #: Longest wait for a concurrency place before asking Redis again (a release in this process
 #: wakes the waiter at once; releases elsewhere are seen on the next ask).
 _LEASE_POLL_SECONDS: Final = 0.05
@@ -263,6 +264,12 @@ def _describe_redis(client: Redis) -> str:
     return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
+def _burst(quota: int, burst_fraction: float) -> int:
+    """``b``: admissions the shared GCRA lets go at once from rest (1 <= b <= M - 1)."""
+    budget = quota - _SPARE_CALLS  # >= 2: RateLimits validates quota >= 3
+    return min(budget - 1, max(1, math.floor(quota * burst_fraction)))
+
+
 @attrs.frozen(slots=True)
 class _Gcra:
     """One window of the admission script: emission interval and burst tolerance, in µs."""
@@ -273,15 +280,34 @@ class _Gcra:
     @classmethod
     def for_quota(cls, quota: int, span: float, burst_fraction: float) -> _Gcra:
         """At most ``quota - 1`` admissions in any closed interval of *span* seconds."""
-        budget = quota - _SPARE_CALLS  # >= 2: RateLimits validates quota >= 3
-        burst = min(budget - 1, max(1, math.floor(quota * burst_fraction)))
-        interval = math.ceil(Fraction(span) * 1_000_000 / (budget - burst))
+        burst = _burst(quota, burst_fraction)
+        interval = math.ceil(Fraction(span) * 1_000_000 / (quota - _SPARE_CALLS - burst))
         return cls(interval, (burst - 1) * interval)
 
     @property
     def rate(self) -> float:
         """Sustained admissions per second."""
         return 1_000_000 / self.interval_us
+
+
+@attrs.frozen(slots=True)
+class _Pacing:
+    """One window's local pacing from an outage's start until a while after it ends, seconds.
+
+    ``interval`` is ``J = share·I_f`` and ``delay`` is ``D = (share + 1)·I_f``, with
+    ``I_f = ceil(W / (M - max(b, share)))`` µs (see "Redis fails" in the module docstring).
+    """
+
+    span: float
+    delay: float
+    interval: float
+
+    @classmethod
+    def for_quota(cls, quota: int, span: float, burst_fraction: float, share: int) -> _Pacing:
+        budget = quota - _SPARE_CALLS - max(_burst(quota, burst_fraction), share)  # >= 1
+        slow_us = math.ceil(Fraction(span) * 1_000_000 / budget)
+        # One µs more each, against float rounding (the safe direction: later, slower).
+        return cls(span, ((share + 1) * slow_us + 1) / 1e6, (share * slow_us + 1) / 1e6)
 
 
 # --- the coordinator -------------------------------------------------------------------------
@@ -365,6 +391,15 @@ class RedisCoordinator:
         self.renew_script: Final[AsyncScript] = client.register_script(_RENEW)
         self.invalidate_script: Final[AsyncScript] = client.register_script(_INVALIDATE)
         self._down_since: float | None = None
+        #: Outages seen so far; clock() when the latest was detected and when it ended.
+        self.outages = 0
+        self.outage_started = -math.inf
+        self.rejoined_at = -math.inf
+        #: The longest pause between probes, and how long after Redis is back every process
+        #: that probes it has rejoined: a probe that began just before fails within the
+        #: deadline, one pause, then the next probe answers within the deadline.
+        self.probe_max = min(_PROBE_MAX, windows[0] / 4)
+        self.rejoin_bound = self.probe_max + 2 * _DEADLINE
         self._probe_task: asyncio.Task[None] | None = None
         self._limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], SharedLimiter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -389,7 +424,8 @@ class RedisCoordinator:
         """Redis failed: one WARNING, then limit locally until a background probe answers."""
         if self._down_since is not None or self._closed:
             return
-        self._down_since = self.clock()
+        self._down_since = self.outage_started = self.clock()
+        self.outages += 1
         logger.warning(
             "Redis unavailable at %s (%s: %s): limiting locally at 1/share of the quotas "
             "(RateLimits.share) and keeping tokens in memory until it answers",
@@ -405,14 +441,14 @@ class RedisCoordinator:
         return text.replace(self._password, "***") if self._password else text
 
     async def _probe(self) -> None:
-        """PING Redis after growing pauses (0.5 s doubling to 30 s) until it answers."""
-        backoff = _PROBE_FIRST
+        """PING Redis after growing pauses (0.5 s doubling to 15 s) until it answers."""
+        backoff = min(_PROBE_FIRST, self.probe_max)
         while self._down_since is not None and not self._closed:
             await self.probe_sleep(backoff)
             try:
                 await asyncio.wait_for(self.redis.ping(), _DEADLINE)
             except self.errors:
-                backoff = min(backoff * 2, _PROBE_MAX)
+                backoff = min(backoff * 2, self.probe_max)
             else:
                 self.answered()
 
@@ -425,6 +461,11 @@ class RedisCoordinator:
                 self.clock() - self._down_since,
             )
             self._down_since = None
+            self.rejoined_at = self.clock()
+
+    def pacing(self, span: float, now: float) -> bool:
+        """Whether a window of *span* seconds is paced locally now (see "Redis fails")."""
+        return self._down_since is not None or now < self.rejoined_at + span + self.rejoin_bound
 
     async def attempt(self, operation: Callable[[], Awaitable[T]]) -> T | None:
         """Run one Redis operation if Redis is to be asked now, within :data:`_DEADLINE`.
@@ -525,6 +566,8 @@ class SharedLimiter(APILimiter):
         "_leases",
         "_local",
         "_local_holders",
+        "_pace_next",
+        "_pacings",
         "_renewal",
         "_successes",
         "_unleased_exits",
@@ -553,6 +596,14 @@ class SharedLimiter(APILimiter):
         self._gcra_args: list[bytes] = [
             str(n).encode() for g in gcras for n in (g.interval_us, g.tolerance_us)
         ]
+        # Used only once Redis has failed: see "Redis fails" in the module docstring.
+        self._pacings = (
+            _Pacing.for_quota(
+                limits.per_minute, minute + slack, limits.burst_fraction, limits.share
+            ),
+            _Pacing.for_quota(limits.per_hour, hour + slack, limits.burst_fraction, limits.share),
+        )
+        self._pace_next = [-math.inf, -math.inf]  # clock() before which no paced admission
         self._gcra_args.append(str(self._corp_cap).encode())
         self._admit_tail = [
             str(round(coord.lease_seconds * 1_000_000)).encode(),
@@ -622,9 +673,12 @@ class SharedLimiter(APILimiter):
         coord = self._coord
         async with self._admit_lock:
             while True:
+                if coord.outages:
+                    await self._pace()
                 if not coord.available():
                     self._go_local()
                     await self._fallback._admit()
+                    self._paced()
                     self._cooldown_gen = self._fallback._cooldown_gen
                     self._local_holders += 1
                     return
@@ -660,6 +714,8 @@ class SharedLimiter(APILimiter):
                 self._last_now_us = max(self._last_now_us, now_us)
                 self._go_shared(limit, generation)
                 if reason == 0:
+                    if coord.outages:
+                        self._paced()
                     self._leases.append((lease, coord.clock()))
                     self._cooldown_gen = now_us  # Slot keeps it: the admission time
                     if self._renewal is None:
@@ -671,6 +727,23 @@ class SharedLimiter(APILimiter):
                         await asyncio.wait_for(self._freed.wait(), wait_ms / 1000)
                 else:
                     await coord.sleep(wait_ms / 1000)
+
+    async def _pace(self) -> None:
+        """Since an outage began: wait for this process's turn in every paced window."""
+        coord = self._coord
+        now = coord.clock()
+        due = now
+        for pacing, next_at in zip(self._pacings, self._pace_next, strict=True):
+            if coord.pacing(pacing.span, now):
+                due = max(due, next_at, coord.outage_started + pacing.delay)
+        if due > now:
+            await coord.sleep(due - now)
+
+    def _paced(self) -> None:
+        """Admitted (locally or by Redis, whose answer came before now): the next paced
+        admission of this process comes at least one pacing interval later."""
+        now = self._coord.clock()
+        self._pace_next = [now + pacing.interval for pacing in self._pacings]
 
     def _abandon(self, done: asyncio.Future[Any], lease: bytes) -> None:
         """The caller left while Redis admitted it: give back the lease if one was taken."""
