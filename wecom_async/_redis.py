@@ -45,8 +45,8 @@ spare for rounding. The sustained rate is ``(M - b) / W``: with the defaults the
 ``(149,999 - 1,500) / 3,600.5`` calls per second, 98.97 % of the quota, the same as one
 process alone with the local limiter. Rounding ``I`` up to a microsecond only lowers the rate.
 Keys expire when ``TAT`` is reached (then the state equals a fresh one), so idle keys cost no
-memory. Redis's clock stepping back only delays admissions; the quota state is lost if Redis
-restarts without persistence (then the next window may see up to twice the quota).
+memory. Redis's clock stepping back only delays admissions. A Redis restarted without
+persistence forgets the state: "Redis fails" below shows why no window goes over anyway.
 
 Concurrency: leases
 -------------------
@@ -62,11 +62,63 @@ trips per call (admission + release).
 Redis fails
 -----------
 Any Redis error (unreachable, no answer within 1 s whatever the client's socket timeouts,
-restarting, read-only…) makes the client limit locally at the quotas divided by
-``RateLimits.share``, with one WARNING. Calls then no longer touch Redis: a background task
-PINGs it after growing pauses (0.5 s doubling to 30 s), and its first answer rejoins the shared
-state (one INFO line). Tokens fall back to memory the same way. A call never fails because
-Redis did; the calls under way when Redis fails wait at most the 1 s deadline.
+restarting, read-only…) makes the client limit locally, with one WARNING. Calls then no longer
+touch Redis: a background task PINGs it after growing pauses (0.5 s doubling to
+``P = min(15 s, minute window / 4)``), and its first answer rejoins the shared state (one INFO
+line). Tokens fall back to memory the same way. A call never fails because Redis did; the
+calls under way when Redis fails wait at most the 1 s deadline.
+
+Limiting locally must not break the bound, neither in a window that spans the outage's start
+(calls admitted by Redis before it, then local ones) nor in one that spans its end (local calls
+Redis never saw, then calls it admits; a restart without persistence also forgot the earlier
+ones). Hence *pacing*, per window (minute and hour) and per process, with ``S =
+RateLimits.share`` and, next to the GCRA's ``I`` and ``b``, the slower interval ``I_f =
+ceil(W / (M - max(b, S)))`` µs (``>= I``):
+
+* when this process detects the failure (its clock reads ``t_f``), nothing is admitted before
+  ``t_f + D``, ``D = (S + 1)·I_f``; after that, admissions are at least ``J = S·I_f`` apart
+  (measured from the moment the previous one was admitted: for a Redis admission, the moment
+  its answer arrived, which is later);
+* the pacing goes on after the rejoin (at ``r``): calls are admitted by Redis *and* paced,
+  until ``r + W + B`` with ``B = P + 2 s`` (then every process that probes has rejoined, see
+  below). Without an outage nothing is paced; the local limiter (quotas divided by ``S``)
+  also applies while Redis is down.
+
+Claim: given at most ``S`` processes (the contract of ``share``), every one of which sees each
+outage (Redis admits nothing from the moment an outage begins, ``t_out``, until it ends, at
+``R``, and each process detects it at its first attempt after ``t_out``), any closed interval
+``[s, s + W]`` still holds at most ``M`` admissions. Clocks are taken to run at the same rate
+(their offsets do not matter: only durations and the order of events are used). Two cases:
+
+(a) *It starts before* ``R0 + B``, *for the latest outage that began before* ``s`` *(ending at*
+    ``R0``). A process paces from its detection until at least ``R0 + W + B > s + W`` (a later
+    outage only adds delays), so every admission in the interval is paced, ``J`` apart per
+    process: at most ``S·(W/J + 1) = W/I_f + S <= M - max(b, S) + S <= M``.
+(b) *Otherwise* (no earlier outage, or ``s >= R0 + B``). Let ``t*`` be the start of the first
+    outage in the interval (``s + W`` if none). Every process rejoined by ``R0 + B`` (a probe
+    under way at ``R0`` fails within the 1 s deadline, one pause ``<= P``, then a probe answers
+    within 1 s), so the admissions in ``[s, t*]`` all went through the script on one Redis
+    state (kept or fresh, whatever it held): at most ``b + (t* - s)/I`` (the proof above gives
+    ``(k - b)·I <= t_k - t_1``). After ``t*`` every admission is paced: a process detects the
+    outage no earlier than ``t*``, so its admissions lie in ``[t* + D, s + W]``, ``J`` apart,
+    at most ``(s + W - t* - D)/J + 1`` if that span is not empty, and for ``S`` processes (as
+    ``I_f >= I``) at most ``(s + W - t* - D)/I + S``. Together at most
+    ``b + (W - D)/I + S <= M + S - D/I <= M``, as ``W/I <= M - b`` and ``D > S·I``; if the span
+    is empty, ``b + W/I <= M``.
+
+So a missing key (fresh or restarted Redis) needs no special start: the state Redis lost is
+never mixed with calls admitted unpaced. The price: a stall of ``D`` when Redis fails (the
+larger of the two windows'), local admissions at ``1/J`` per process (``S`` busy processes
+together keep ``(M - max(b, S))/W``, as close to the quota as the shared rate), and a
+process's share unused by it is lost while paced, for ``W + B`` after the rejoin: 77.5 s for
+the minute, an hour and 17.5 s for the hour. With the default quotas the hour's ``I_f``
+(24.2 ms) binds: ``D`` is 0.05 s with ``S = 1``, 0.22 s with ``S = 8``; the fleet test (120 a
+minute, ``S = 4``: ``I_f`` = 0.526 s) stalls 2.6 s.
+
+What no one can bound: processes that do not all see the same Redis (a partition, or a Redis
+so slow that some calls miss the 1 s deadline while others are admitted), and a process that
+made no Redis operation during the outage (it never noticed) and calls within ``W + B`` after
+it: Redis admits it without knowing the local calls of the others.
 """
 
 from __future__ import annotations
