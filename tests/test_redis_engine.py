@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import math
 import socket
 import subprocess
 import sys
@@ -534,6 +536,106 @@ async def test_outage_falls_back_then_rejoins(
     levels = [(r.levelno, r.getMessage()) for r in caplog.records if "Redis" in r.getMessage()]
     assert [lvl for lvl, _ in levels] == [logging.WARNING, logging.INFO]
     assert levels[1][1].startswith("Redis is back")
+
+
+class FakeClock:
+    """``clock`` and ``sleep`` of a coordinator: time moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def slow_interval(quota: int, span: float, share: int) -> float:
+    """``I_f = ceil(W / (M - max(b, share)))`` µs, in seconds (burst fraction 1 %)."""
+    burst = max(1, quota // 100)
+    return math.ceil(span * 1_000_000 / (quota - 1 - max(burst, share))) / 1e6
+
+
+async def test_outage_start_waits_then_paces_each_process_until_a_window_after_rejoining(
+    redis_server: RedisServer, coords: list[RedisCoordinator]
+) -> None:
+    # share 4: each process paces at J = 4·I_f per window, and waits D = 5·I_f when Redis
+    # fails; the minute's J and D bind (40.7 ms, 50.9 ms; the hour's: 14.5 ms, 18.2 ms).
+    limits = RateLimits(per_minute=6000, per_hour=1_000_000, share=4, max_concurrency=1000)
+    minute_i, hour_i = slow_interval(6000, 60.5, 4), slow_interval(1_000_000, 3600.5, 4)
+    clock = FakeClock()
+    probe_due = asyncio.Event()
+
+    async def probe_sleep(seconds: float) -> None:
+        await probe_due.wait()
+        probe_due.clear()
+
+    coord = make(coords, redis_server.url, clock=clock, sleep=clock.sleep, probe_sleep=probe_sleep)
+    lim = limiter(coord, limits)
+
+    async def admit(n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            slot = await Slot(lim).acquire()
+            times.append(clock.now)
+            slot.release()
+        return times
+
+    def gaps(times: list[float]) -> list[float]:
+        return [b - a for a, b in itertools.pairwise(times)]
+
+    assert await admit(5) == [1000.0] * 5  # Redis up, never failed: no pacing at all
+    redis_server.stop()
+    local = await admit(6)
+    assert not coord.shared
+    assert local[0] - coord.outage_started == pytest.approx(5 * minute_i, abs=1e-5)
+    assert gaps(local) == pytest.approx([4 * minute_i] * 5, abs=1e-5)
+
+    redis_server.start()
+    probe_due.set()
+    await until(lambda: coord.shared)
+    clock.now += 30.0
+    rejoined = await admit(4)  # through Redis, and still paced: both windows
+    assert redis_server.command_calls()["evalsha"] >= 4  # admissions (and releases)
+    assert gaps(rejoined) == pytest.approx([4 * minute_i] * 3, abs=1e-5)
+    # The minute is paced until a window (60.5 s) and the probe bound (15 s + 2 × 1 s) after
+    # the rejoin; the hour until 3600.5 s + 17 s after it.
+    assert coord.rejoin_bound == 17.0
+    clock.now = coord.rejoined_at + 60.5 + 17.0 - 0.5
+    assert gaps(await admit(3)) == pytest.approx([4 * minute_i] * 2, abs=1e-5)
+    clock.now = coord.rejoined_at + 60.5 + 17.0 + 0.01
+    assert gaps(await admit(3)) == pytest.approx([4 * hour_i] * 2, abs=1e-5)
+    clock.now = coord.rejoined_at + 3600.5 + 17.0 + 0.01
+    assert gaps(await admit(3)) == [0.0, 0.0]
+    await settle(coord)
+
+
+@pytest.mark.parametrize(("minute", "longest"), [(60.0, 15.0), (20.0, 5.0)])
+async def test_probe_pauses_grow_to_a_quarter_of_the_minute_window(
+    minute: float, longest: float
+) -> None:
+    with socket.socket() as sock:  # a free port, then closed: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pauses: list[float] = []
+
+    async def probe_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await asyncio.sleep(0)
+
+    coord = RedisCoordinator(
+        f"redis://127.0.0.1:{port}/0", windows=(minute, 3600.0), probe_sleep=probe_sleep
+    )
+    try:
+        assert await coord.attempt(coord.redis.ping) is None
+        await until(lambda: len(pauses) >= 9)
+    finally:
+        await coord.close()
+    expected = [min(0.5 * 2**n, longest) for n in range(9)]
+    assert pauses[:9] == expected
+    assert coord.rejoin_bound == longest + 2.0
 
 
 # --- cost, lifecycle, packaging -----------------------------------------------------------------

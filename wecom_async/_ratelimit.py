@@ -112,8 +112,8 @@ class RateLimits:
     :param share: this corp's quota is shared with ``share - 1`` other processes; this process
         uses ``per_minute // share``, ``per_hour // share`` and
         ``max(1, max_concurrency // share)``. With ``WeComClient(redis=...)`` the processes
-        share the whole quota through Redis instead, and ``share`` applies only while Redis is
-        unavailable.
+        share the whole quota through Redis instead, and ``share`` applies only around an
+        outage of Redis (the most processes that may run: see ``_redis``).
     :param max_concurrency: concurrent calls allowed per API path, for the whole corp; the
         limit in force drops on 45033 and climbs back to this on success.
     :param burst_fraction: share of the quota that may go out at once from rest (the bucket

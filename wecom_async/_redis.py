@@ -45,8 +45,8 @@ spare for rounding. The sustained rate is ``(M - b) / W``: with the defaults the
 ``(149,999 - 1,500) / 3,600.5`` calls per second, 98.97 % of the quota, the same as one
 process alone with the local limiter. Rounding ``I`` up to a microsecond only lowers the rate.
 Keys expire when ``TAT`` is reached (then the state equals a fresh one), so idle keys cost no
-memory. Redis's clock stepping back only delays admissions; the quota state is lost if Redis
-restarts without persistence (then the next window may see up to twice the quota).
+memory. Redis's clock stepping back only delays admissions. A Redis restarted without
+persistence forgets the state: "Redis fails" below shows why no window goes over anyway.
 
 Concurrency: leases
 -------------------
@@ -62,11 +62,63 @@ trips per call (admission + release).
 Redis fails
 -----------
 Any Redis error (unreachable, no answer within 1 s whatever the client's socket timeouts,
-restarting, read-only…) makes the client limit locally at the quotas divided by
-``RateLimits.share``, with one WARNING. Calls then no longer touch Redis: a background task
-PINGs it after growing pauses (0.5 s doubling to 30 s), and its first answer rejoins the shared
-state (one INFO line). Tokens fall back to memory the same way. A call never fails because
-Redis did; the calls under way when Redis fails wait at most the 1 s deadline.
+restarting, read-only…) makes the client limit locally, with one WARNING. Calls then no longer
+touch Redis: a background task PINGs it after growing pauses (0.5 s doubling to
+``P = min(15 s, minute window / 4)``), and its first answer rejoins the shared state (one INFO
+line). Tokens fall back to memory the same way. A call never fails because Redis did; the
+calls under way when Redis fails wait at most the 1 s deadline.
+
+Limiting locally must not break the bound, neither in a window that spans the outage's start
+(calls admitted by Redis before it, then local ones) nor in one that spans its end (local calls
+Redis never saw, then calls it admits; a restart without persistence also forgot the earlier
+ones). Hence *pacing*, per window (minute and hour) and per process, with ``S =
+RateLimits.share`` and, next to the GCRA's ``I`` and ``b``, the slower interval ``I_f =
+ceil(W / (M - max(b, S)))`` µs (``>= I``):
+
+* when this process detects the failure (its clock reads ``t_f``), nothing is admitted before
+  ``t_f + D``, ``D = (S + 1)·I_f``; after that, admissions are at least ``J = S·I_f`` apart
+  (measured from the moment the previous one was admitted: for a Redis admission, the moment
+  its answer arrived, which is later);
+* the pacing goes on after the rejoin (at ``r``): calls are admitted by Redis *and* paced,
+  until ``r + W + B`` with ``B = P + 2 s`` (then every process that probes has rejoined, see
+  below). Without an outage nothing is paced; the local limiter (quotas divided by ``S``)
+  also applies while Redis is down.
+
+Claim: given at most ``S`` processes (the contract of ``share``), every one of which sees each
+outage (Redis admits nothing from the moment an outage begins, ``t_out``, until it ends, at
+``R``, and each process detects it at its first attempt after ``t_out``), any closed interval
+``[s, s + W]`` still holds at most ``M`` admissions. Clocks are taken to run at the same rate
+(their offsets do not matter: only durations and the order of events are used). Two cases:
+
+(a) *It starts before* ``R0 + B``, *for the latest outage that began before* ``s`` *(ending at*
+    ``R0``). A process paces from its detection until at least ``R0 + W + B > s + W`` (a later
+    outage only adds delays), so every admission in the interval is paced, ``J`` apart per
+    process: at most ``S·(W/J + 1) = W/I_f + S <= M - max(b, S) + S <= M``.
+(b) *Otherwise* (no earlier outage, or ``s >= R0 + B``). Let ``t*`` be the start of the first
+    outage in the interval (``s + W`` if none). Every process rejoined by ``R0 + B`` (a probe
+    under way at ``R0`` fails within the 1 s deadline, one pause ``<= P``, then a probe answers
+    within 1 s), so the admissions in ``[s, t*]`` all went through the script on one Redis
+    state (kept or fresh, whatever it held): at most ``b + (t* - s)/I`` (the proof above gives
+    ``(k - b)·I <= t_k - t_1``). After ``t*`` every admission is paced: a process detects the
+    outage no earlier than ``t*``, so its admissions lie in ``[t* + D, s + W]``, ``J`` apart,
+    at most ``(s + W - t* - D)/J + 1`` if that span is not empty, and for ``S`` processes (as
+    ``I_f >= I``) at most ``(s + W - t* - D)/I + S``. Together at most
+    ``b + (W - D)/I + S <= M + S - D/I <= M``, as ``W/I <= M - b`` and ``D > S·I``; if the span
+    is empty, ``b + W/I <= M``.
+
+So a missing key (fresh or restarted Redis) needs no special start: the state Redis lost is
+never mixed with calls admitted unpaced. The price: a stall of ``D`` when Redis fails (the
+larger of the two windows'), local admissions at ``1/J`` per process (``S`` busy processes
+together keep ``(M - max(b, S))/W``, as close to the quota as the shared rate), and a
+process's share unused by it is lost while paced, for ``W + B`` after the rejoin: 77.5 s for
+the minute, an hour and 17.5 s for the hour. With the default quotas the hour's ``I_f``
+(24.2 ms) binds: ``D`` is 0.05 s with ``S = 1``, 0.22 s with ``S = 8``; the fleet test (120 a
+minute, ``S = 4``: ``I_f`` = 0.526 s) stalls 2.6 s.
+
+What no one can bound: processes that do not all see the same Redis (a partition, or a Redis
+so slow that some calls miss the 1 s deadline while others are admitted), and a process that
+made no Redis operation during the outage (it never noticed) and calls within ``W + B`` after
+it: Redis admits it without knowing the local calls of the others.
 """
 
 from __future__ import annotations
@@ -108,9 +160,10 @@ DEFAULT_SOCKET_TIMEOUT: Final = 0.5
 #: (it may have none): then Redis counts as failed and the call goes on without it. (A client
 #: created from a URL has 0.5 s socket timeouts and one retry of a dropped connection.)
 _DEADLINE: Final = 1.0
-#: Backoff between probes of a Redis that failed.
+#: Backoff between probes of a Redis that failed. The longest pause is also capped at a quarter
+#: of the minute window: it bounds how long after Redis is back every process has rejoined.
 _PROBE_FIRST: Final = 0.5
-_PROBE_MAX: Final = 30.0
+_PROBE_MAX: Final = 15.0
 #: Longest wait for a concurrency place before asking Redis again (a release in this process
 #: wakes the waiter at once; releases elsewhere are seen on the next ask).
 _LEASE_POLL_SECONDS: Final = 0.05
@@ -263,6 +316,12 @@ def _describe_redis(client: Redis) -> str:
     return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
+def _burst(quota: int, burst_fraction: float) -> int:
+    """``b``: admissions the shared GCRA lets go at once from rest (1 <= b <= M - 1)."""
+    budget = quota - _SPARE_CALLS  # >= 2: RateLimits validates quota >= 3
+    return min(budget - 1, max(1, math.floor(quota * burst_fraction)))
+
+
 @attrs.frozen(slots=True)
 class _Gcra:
     """One window of the admission script: emission interval and burst tolerance, in µs."""
@@ -273,15 +332,34 @@ class _Gcra:
     @classmethod
     def for_quota(cls, quota: int, span: float, burst_fraction: float) -> _Gcra:
         """At most ``quota - 1`` admissions in any closed interval of *span* seconds."""
-        budget = quota - _SPARE_CALLS  # >= 2: RateLimits validates quota >= 3
-        burst = min(budget - 1, max(1, math.floor(quota * burst_fraction)))
-        interval = math.ceil(Fraction(span) * 1_000_000 / (budget - burst))
+        burst = _burst(quota, burst_fraction)
+        interval = math.ceil(Fraction(span) * 1_000_000 / (quota - _SPARE_CALLS - burst))
         return cls(interval, (burst - 1) * interval)
 
     @property
     def rate(self) -> float:
         """Sustained admissions per second."""
         return 1_000_000 / self.interval_us
+
+
+@attrs.frozen(slots=True)
+class _Pacing:
+    """One window's local pacing from an outage's start until a while after it ends, seconds.
+
+    ``interval`` is ``J = share·I_f`` and ``delay`` is ``D = (share + 1)·I_f``, with
+    ``I_f = ceil(W / (M - max(b, share)))`` µs (see "Redis fails" in the module docstring).
+    """
+
+    span: float
+    delay: float
+    interval: float
+
+    @classmethod
+    def for_quota(cls, quota: int, span: float, burst_fraction: float, share: int) -> _Pacing:
+        budget = quota - _SPARE_CALLS - max(_burst(quota, burst_fraction), share)  # >= 1
+        slow_us = math.ceil(Fraction(span) * 1_000_000 / budget)
+        # One µs more each, against float rounding (the safe direction: later, slower).
+        return cls(span, ((share + 1) * slow_us + 1) / 1e6, (share * slow_us + 1) / 1e6)
 
 
 # --- the coordinator -------------------------------------------------------------------------
@@ -365,6 +443,15 @@ class RedisCoordinator:
         self.renew_script: Final[AsyncScript] = client.register_script(_RENEW)
         self.invalidate_script: Final[AsyncScript] = client.register_script(_INVALIDATE)
         self._down_since: float | None = None
+        #: Outages seen so far; clock() when the latest was detected and when it ended.
+        self.outages = 0
+        self.outage_started = -math.inf
+        self.rejoined_at = -math.inf
+        #: The longest pause between probes, and how long after Redis is back every process
+        #: that probes it has rejoined: a probe that began just before fails within the
+        #: deadline, one pause, then the next probe answers within the deadline.
+        self.probe_max = min(_PROBE_MAX, windows[0] / 4)
+        self.rejoin_bound = self.probe_max + 2 * _DEADLINE
         self._probe_task: asyncio.Task[None] | None = None
         self._limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], SharedLimiter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -389,7 +476,8 @@ class RedisCoordinator:
         """Redis failed: one WARNING, then limit locally until a background probe answers."""
         if self._down_since is not None or self._closed:
             return
-        self._down_since = self.clock()
+        self._down_since = self.outage_started = self.clock()
+        self.outages += 1
         logger.warning(
             "Redis unavailable at %s (%s: %s): limiting locally at 1/share of the quotas "
             "(RateLimits.share) and keeping tokens in memory until it answers",
@@ -405,14 +493,14 @@ class RedisCoordinator:
         return text.replace(self._password, "***") if self._password else text
 
     async def _probe(self) -> None:
-        """PING Redis after growing pauses (0.5 s doubling to 30 s) until it answers."""
-        backoff = _PROBE_FIRST
+        """PING Redis after growing pauses (0.5 s doubling to 15 s) until it answers."""
+        backoff = min(_PROBE_FIRST, self.probe_max)
         while self._down_since is not None and not self._closed:
             await self.probe_sleep(backoff)
             try:
                 await asyncio.wait_for(self.redis.ping(), _DEADLINE)
             except self.errors:
-                backoff = min(backoff * 2, _PROBE_MAX)
+                backoff = min(backoff * 2, self.probe_max)
             else:
                 self.answered()
 
@@ -425,6 +513,11 @@ class RedisCoordinator:
                 self.clock() - self._down_since,
             )
             self._down_since = None
+            self.rejoined_at = self.clock()
+
+    def pacing(self, span: float, now: float) -> bool:
+        """Whether a window of *span* seconds is paced locally now (see "Redis fails")."""
+        return self._down_since is not None or now < self.rejoined_at + span + self.rejoin_bound
 
     async def attempt(self, operation: Callable[[], Awaitable[T]]) -> T | None:
         """Run one Redis operation if Redis is to be asked now, within :data:`_DEADLINE`.
@@ -525,6 +618,8 @@ class SharedLimiter(APILimiter):
         "_leases",
         "_local",
         "_local_holders",
+        "_pace_next",
+        "_pacings",
         "_renewal",
         "_successes",
         "_unleased_exits",
@@ -553,6 +648,14 @@ class SharedLimiter(APILimiter):
         self._gcra_args: list[bytes] = [
             str(n).encode() for g in gcras for n in (g.interval_us, g.tolerance_us)
         ]
+        # Used only once Redis has failed: see "Redis fails" in the module docstring.
+        self._pacings = (
+            _Pacing.for_quota(
+                limits.per_minute, minute + slack, limits.burst_fraction, limits.share
+            ),
+            _Pacing.for_quota(limits.per_hour, hour + slack, limits.burst_fraction, limits.share),
+        )
+        self._pace_next = [-math.inf, -math.inf]  # clock() before which no paced admission
         self._gcra_args.append(str(self._corp_cap).encode())
         self._admit_tail = [
             str(round(coord.lease_seconds * 1_000_000)).encode(),
@@ -622,9 +725,12 @@ class SharedLimiter(APILimiter):
         coord = self._coord
         async with self._admit_lock:
             while True:
+                if coord.outages:
+                    await self._pace()
                 if not coord.available():
                     self._go_local()
                     await self._fallback._admit()
+                    self._paced()
                     self._cooldown_gen = self._fallback._cooldown_gen
                     self._local_holders += 1
                     return
@@ -660,6 +766,8 @@ class SharedLimiter(APILimiter):
                 self._last_now_us = max(self._last_now_us, now_us)
                 self._go_shared(limit, generation)
                 if reason == 0:
+                    if coord.outages:
+                        self._paced()
                     self._leases.append((lease, coord.clock()))
                     self._cooldown_gen = now_us  # Slot keeps it: the admission time
                     if self._renewal is None:
@@ -671,6 +779,23 @@ class SharedLimiter(APILimiter):
                         await asyncio.wait_for(self._freed.wait(), wait_ms / 1000)
                 else:
                     await coord.sleep(wait_ms / 1000)
+
+    async def _pace(self) -> None:
+        """Since an outage began: wait for this process's turn in every paced window."""
+        coord = self._coord
+        now = coord.clock()
+        due = now
+        for pacing, next_at in zip(self._pacings, self._pace_next, strict=True):
+            if coord.pacing(pacing.span, now):
+                due = max(due, next_at, coord.outage_started + pacing.delay)
+        if due > now:
+            await coord.sleep(due - now)
+
+    def _paced(self) -> None:
+        """Admitted (locally or by Redis, whose answer came before now): the next paced
+        admission of this process comes at least one pacing interval later."""
+        now = self._coord.clock()
+        self._pace_next = [now + pacing.interval for pacing in self._pacings]
 
     def _abandon(self, done: asyncio.Future[Any], lease: bytes) -> None:
         """The caller left while Redis admitted it: give back the lease if one was taken."""
