@@ -190,9 +190,9 @@ async def test_redis_outage_falls_back_and_rejoins(
             assert "ERROR" not in worker.stderr
         # Sharing resumed: the calls after the restart asked the restarted Redis (one EVALSHA per
         # admission; the restart reset the statistics); early in the run, those of the last 10 s
-        # all went through it.
+        # all went through it. (Not its keys: they expire with the windows, a moment after the
+        # last call, before a loaded machine gets here.)
         assert stop - restarted_at > 15.0
-        assert redis_server.keys(), "nothing in Redis after the restart"
         admissions = redis_server.command_calls().get("evalsha", 0)
         assert admissions > 0
         if not full_window:
