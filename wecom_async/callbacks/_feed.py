@@ -14,7 +14,10 @@ so that a mirror receives whole schedules:
 * **Bounded**: at most ``max_pending`` IDs wait; then :meth:`~ScheduleChangeFeed.put` waits
   (backpressure) and the oldest IDs are fetched before their window ends. Nothing is dropped.
 * **Retried**: a chunk that fails after the client's own retries is tried again after
-  ``retry_backoff`` seconds (doubling, at most ``max_backoff``).
+  ``retry_backoff`` seconds (doubling, at most ``max_backoff``); once the client is closed,
+  its IDs are ``"failed"`` at once.
+* **Interrupted**: leaving the ``async for``, or a timeout cancelling it, loses nothing: the
+  next iteration goes on with what was not yielded.
 * **Closing**: after :meth:`~ScheduleChangeFeed.close`, the iteration fetches every pending ID
   at once, finishes the retries, yields the rest and ends.
 """
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from ..batching import DEFAULT_CONCURRENCY, ChunkFailure
-from ..errors import WeComError
+from ..errors import ClientClosedError, WeComError
 from ..models.schedule import MAX_IDS_PER_GET, Schedule
 from ._events import CalendarDeleted, CalendarEvent, CallbackEvent, ScheduleEvent
 
@@ -336,9 +339,20 @@ class ScheduleChangeFeed:
     async def __anext__(self) -> Change:
         # One generator for the feed's life: leaving an `async for` and starting another one
         # goes on where the first stopped (a batch being fetched is not lost).
-        if self._generator is None:
-            self._generator = self._changes()
-        return await anext(self._generator)
+        generator = self._generator
+        if generator is None:
+            generator = self._generator = self._changes()
+        try:
+            return await anext(generator)
+        except StopAsyncIteration:
+            raise
+        except BaseException:
+            if getattr(generator, "ag_frame", None) is None:
+                # The generator ended with it (e.g. a timeout cancelled the wait). Its state is
+                # the feed's (a batch being fetched went back to the pending IDs): the next call
+                # starts a new one, instead of ending the feed with IDs still waiting.
+                self._generator = None
+            raise
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -350,7 +364,9 @@ class ScheduleChangeFeed:
                 self._space.set()
                 yield change
             now = self._now()
-            for cal_change in self._due_calendars(now):
+            # One at a time: a calendar leaves the feed only as it is yielded (abandon() after
+            # leaving the loop between two of them returns the rest).
+            while (cal_change := self._due_calendar(now)) is not None:
                 self.stats.calendar_changes += 1
                 yield cal_change
             batch = self._due_schedules(now)
@@ -384,19 +400,17 @@ class ScheduleChangeFeed:
             return self._now()
         return self._now() if due <= self._flush_due else due
 
-    def _due_calendars(self, now: float) -> list[CalendarChange]:
-        due = []
+    def _due_calendar(self, now: float) -> CalendarChange | None:
         calendars = self._calendars
-        while calendars:
-            cal_id = next(iter(calendars))
-            when, kind = calendars[cal_id]
-            if when > max(now, self._flush_due) and not self._closed and not self._full:
-                break
-            del calendars[cal_id]
-            due.append(CalendarChange(cal_id, kind))
-        if due:
-            self._space.set()
-        return due
+        if not calendars:
+            return None
+        cal_id = next(iter(calendars))
+        when, kind = calendars[cal_id]
+        if when > max(now, self._flush_due) and not self._closed and not self._full:
+            return None
+        del calendars[cal_id]
+        self._space.set()
+        return CalendarChange(cal_id, kind)
 
     def _due_schedules(self, now: float) -> dict[str, str]:
         """IDs to fetch now: due retries, then IDs whose window ended (all of them once
@@ -470,10 +484,12 @@ class ScheduleChangeFeed:
         self, failure: ChunkFailure, undelivered: dict[str, str]
     ) -> Iterable[ScheduleChange]:
         retry: dict[str, str] = {}
+        # A closed client never fetches again: its IDs fail now, not after every backoff.
+        final = isinstance(failure.error, ClientClosedError)
         for schedule_id in failure.ids:
             cal_id = undelivered[schedule_id]
             attempts = self._attempts.get(schedule_id, 0) + 1
-            if attempts < self._max_attempts:
+            if attempts < self._max_attempts and not final:
                 self._attempts[schedule_id] = attempts
                 retry[schedule_id] = cal_id
                 continue
