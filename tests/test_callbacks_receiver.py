@@ -101,6 +101,10 @@ def test_core_delivers_once_and_refuses_bad_ones(crypto: CallbackCrypto) -> None
     assert receiver.handle("POST", query, body[:-4]).status == 400
     assert receiver.handle("POST", {"timestamp": "1", "nonce": "2"}, body).status == 400
     assert receiver.handle("POST", query, b"<xml>" + b" " * 70_000 + b"</xml>").status == 413
+    # an encoding pyexpat cannot read, declared by anyone (before any signature check): 400
+    for encoding in (b"GBK", b"no-such"):
+        declared = b'<?xml version="1.0" encoding="' + encoding + b'"?>' + body
+        assert receiver.handle("POST", query, declared).status == 400
     put = receiver.handle("PUT", query, body)
     assert (put.status, dict(put.headers)["Allow"]) == (405, "GET, POST")
     # none of the refused ones used a dedup slot: the next genuine event is delivered
