@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from wecom_async import WeComClient
+from wecom_async._cli._listen import ChangesOutput
 from wecom_async.testing import FakeWeCom
 
 from .test_cli import Result, cli_env, finish, start
@@ -184,3 +185,40 @@ async def test_reconcile_lists_what_callbacks_never_report(fake: FakeWeCom, tmp_
         (cancelled, "deleted")
     ]
     assert fake.calls("oa/schedule/get") == 0  # the listing has the whole schedules
+
+
+def test_output_to_a_pipe_or_a_full_device() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        out = ChangesOutput(f"/dev/fd/{write_end}", resume=False, overwrite=False)
+        out.write_lines([b"{}\n"])
+        out.sync()  # a pipe cannot be fsynced (EINVAL): nothing to sync, no error
+        out.close()
+        assert os.read(read_end, 100) == b"{}\n"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    if os.path.exists("/dev/full"):
+        full = ChangesOutput("/dev/full", resume=False, overwrite=True)
+        try:
+            with pytest.raises(OSError, match="No space left") as info:
+                full.write_lines([b"{}\n"])
+            assert info.value.filename == "/dev/full"  # "cannot use /dev/full: No space left…"
+        finally:
+            full.close()
+
+
+async def test_listen_to_a_pipe(fake: FakeWeCom, client: WeComClient) -> None:
+    proc = await start(
+        "listen", "--port", "0", "--out", "/dev/stdout", "--debounce", "0", "-q", env=env(fake)
+    )
+    url, _ = await listening(proc)
+    fake.subscribe_callbacks(url, token=TOKEN, encoding_aes_key=AES_KEY)
+    schedule_id = await client.schedules.add(start_time=T0, end_time=T0 + 600)
+    assert proc.stdout is not None
+    line = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+    assert (line["schedule_id"], line["kind"]) == (schedule_id, "upserted")
+    await asyncio.sleep(1.5)  # a few syncs of the output (every 0.5 s) with a line written
+    proc.send_signal(signal.SIGTERM)
+    result = await finish(proc)
+    assert result.code == 0, result.err

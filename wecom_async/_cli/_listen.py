@@ -100,8 +100,15 @@ class ChangesOutput(Output):
             os.ftruncate(self.fd, good)
             os.fsync(self.fd)
 
+    def write(self, data: bytes) -> None:
+        try:
+            super().write(data)
+        except OSError as exc:  # e.g. a full disk: the error names the file
+            raise OSError(exc.errno, exc.strerror, self.path) from None
+
     def sync(self) -> None:
-        os.fsync(self.fd)
+        if self.regular:  # a pipe or a device (--out /dev/stdout) cannot be fsynced: EINVAL
+            os.fsync(self.fd)
 
 
 def change_line(change: ScheduleChange | CalendarChange) -> bytes:
