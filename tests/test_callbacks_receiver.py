@@ -418,11 +418,19 @@ def test_fastapi_mount(crypto: CallbackCrypto) -> None:
 async def test_aiohttp_cleanup_drains_then_keeps_the_unfinished(crypto: CallbackCrypto) -> None:
     finished: list[CallbackEvent] = []
 
+    cleaning_up = asyncio.Event()
+
     async def takes_a_while(event: CallbackEvent) -> None:
-        await asyncio.sleep(0.2)
+        # Runs until the cleanup began (however slow the machine): then it must be waited for.
+        await cleaning_up.wait()
+        await asyncio.sleep(0.05)
         finished.append(event)
 
+    async def began(_app: web.Application) -> None:
+        cleaning_up.set()
+
     app = callback_app(crypto, takes_a_while)
+    app.on_cleanup.insert(0, began)
     async with serve(app) as url, aiohttp.ClientSession() as session:
         assert (await post(session, url, *request_for(crypto, modified(1))))[0] == 200
         assert finished == []
