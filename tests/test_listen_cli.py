@@ -150,6 +150,14 @@ async def test_resume_cuts_a_torn_line_and_appends(fake: FakeWeCom, tmp_path: Pa
     assert result.code == 0, result.err
     assert "Stopped (SIGINT)" in result.err
     assert out.read_bytes() == whole
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(whole + b'{"schedule_id": "s1", "cal_id": "c1"}\n')
+    refused = await finish(
+        await start("listen", "--port", "0", "--out", str(other), "--resume", env=env(fake))
+    )
+    assert refused.code == 2
+    assert f"{other} line 2 is not a change written by this command" in refused.err
+    assert other.read_bytes() == whole + b'{"schedule_id": "s1", "cal_id": "c1"}\n'
 
 
 async def test_missing_callback_settings_are_named(fake: FakeWeCom, tmp_path: Path) -> None:

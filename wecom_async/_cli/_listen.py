@@ -77,28 +77,11 @@ class ListenOptions:
 class ChangesOutput(Output):
     """The JSONL of changes: on ``--resume``, lines are checked and a partial last one cut."""
 
-    def _scan(self) -> None:
-        good = 0
-        with open(self.path, "rb") as file:
-            for number, line in enumerate(file, start=1):
-                if not line.endswith(b"\n"):
-                    self.cut_bytes = len(line)
-                    break
-                try:
-                    kind = orjson.loads(line)["kind"]
-                    if not isinstance(kind, str):
-                        raise TypeError(kind)
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    raise CLIError(
-                        f"{self.path} line {number} is not a change written by this command; "
-                        "refusing to append to it (move it away, or use --overwrite)",
-                        EXIT_USAGE,
-                    ) from None
-                self.lines_before += 1
-                good += len(line)
-        if self.cut_bytes:
-            os.ftruncate(self.fd, good)
-            os.fsync(self.fd)
+    _KEY = "kind"
+    _NOT_OURS = "is not a change written by this command; refusing to append to it"
+
+    def _seen(self, key: str) -> None:
+        pass  # nothing is skipped on resume: every change is new
 
     def write(self, data: bytes) -> None:
         try:
