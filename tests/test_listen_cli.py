@@ -230,3 +230,52 @@ async def test_listen_to_a_pipe(fake: FakeWeCom, client: WeComClient) -> None:
     proc.send_signal(signal.SIGTERM)
     result = await finish(proc)
     assert result.code == 0, result.err
+
+
+async def test_a_second_signal_keeps_events_still_waiting_for_room_in_the_feed(
+    fake: FakeWeCom, client: WeComClient, tmp_path: Path
+) -> None:
+    # A feed of 2 places (the default is 100,000) whose fetch hangs: the 3rd event on waits for
+    # room in it when the second signal comes. Those events must still come out.
+    out = tmp_path / "changes.jsonl"
+    patch = (
+        "import sys, wecom_async.callbacks._feed as f; "
+        "f.ScheduleChangeFeed.__init__.__kwdefaults__['max_pending'] = 2; "
+        "from wecom_async.cli import main; sys.argv[0] = 'wecom-async'; main()"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        patch,
+        *("listen", "--port", "0", "--out", str(out), "--debounce", "0", "-q"),
+        env=env(fake),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    url, _ = await listening(proc)
+    fake.subscribe_callbacks(url, token=TOKEN, encoding_aes_key=AES_KEY)
+    fake.faults.latency(60, path="oa/schedule/get", times=None)  # the fetch hangs
+    cal_id = (await client.calendars.add(summary="team", color="#FF3030")).cal_id
+    [first] = [await client.schedules.add(start_time=T0, end_time=T0 + 600, cal_id=cal_id)]
+    for _ in range(1200):
+        if fake.in_flight("oa/schedule/get"):
+            break
+        await asyncio.sleep(0.025)
+    ids = [first] + [
+        await client.schedules.add(start_time=T0, end_time=T0 + 600, cal_id=cal_id)
+        for _ in range(4)
+    ]
+    await client.calendars.update(cal_id, summary="team 2", color="#FF3030")
+    await fake.drain_callbacks()  # all answered 200: the receiver took them
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    result = await finish(proc)
+    assert result.code == 3, result.err
+    lines = changes(out)
+    schedules = [c for c in lines if c["type"] == "schedule"]
+    assert sorted(c["schedule_id"] for c in schedules) == sorted(ids)
+    assert {c["kind"] for c in schedules} == {"failed"}
+    assert all(c["error"] for c in schedules)
+    assert [c["cal_id"] for c in lines if c["type"] == "calendar"] == [cal_id]
