@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -279,3 +280,22 @@ async def test_a_second_signal_keeps_events_still_waiting_for_room_in_the_feed(
     assert {c["kind"] for c in schedules} == {"failed"}
     assert all(c["error"] for c in schedules)
     assert [c["cal_id"] for c in lines if c["type"] == "calendar"] == [cal_id]
+
+
+async def test_a_signal_after_the_stop_does_not_kill_the_process(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    out = tmp_path / "changes.jsonl"
+    proc = await start("listen", "--port", "0", "--out", str(out), "-q", env=env(fake))
+    await listening(proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stderr is not None
+    said = b""
+    while b"Stopped (SIGTERM)" not in said:  # stopped, and exiting: e.g. Ctrl-C twice
+        line = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert line, said
+        said += line
+    with contextlib.suppress(ProcessLookupError):  # unless it is gone already
+        proc.send_signal(signal.SIGTERM)
+    result = await finish(proc)
+    assert result.code == 0, result.err

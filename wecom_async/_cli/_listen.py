@@ -313,6 +313,10 @@ async def _serve(
         finally:
             for installed_signal in installed:
                 loop.remove_signal_handler(installed_signal)
+                if state.signal is not None:
+                    # Stopped by a signal: one more, until the process exits, must not kill it
+                    # (a clean stop would end as killed by SIGTERM, exit code 143).
+                    signal.signal(installed_signal, signal.SIG_IGN)
             for task in (ticker, reconciler):
                 if task is not None:
                     task.cancel()
