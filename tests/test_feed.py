@@ -397,3 +397,30 @@ async def test_a_closed_client_fails_the_ids_at_once(fake: FakeWeCom, client: We
     assert {c.kind for c in changes} == {"failed"}
     assert all(isinstance(c.error, ClientClosedError) for c in changes)
     assert feed.stats.retries == 0
+
+
+async def test_a_full_feed_fetches_no_id_within_a_second_of_its_first_event(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    now = [0.0]
+    ids = seed(fake, 3)
+    async with ScheduleChangeFeed(
+        client, debounce=3600, max_pending=2, clock=lambda: now[0]
+    ) as feed:
+        for schedule_id in ids[:2]:
+            await feed.put(modified(fake, schedule_id))
+        consumer = asyncio.ensure_future(collect(feed, 2))
+        producer = asyncio.ensure_future(feed.put(modified(fake, ids[2])))  # full: waits
+        await asyncio.sleep(0.1)
+        assert not producer.done()
+        # A second change of ids[0] in the same second sends an event equal to the first (same
+        # CreateTime): the receiver drops it as a redelivery. The fetch must come after it.
+        record = fake.store.schedule_record(fake.corp_id, ids[0])
+        assert record is not None
+        record.data["summary"] = "second change in the same second"
+        now[0] = 1.0
+        changes = await consumer
+        await producer
+        assert fetched(changes[0]).summary == "second change in the same second"
+        changes += await drain(feed)
+    assert sorted(c.schedule_id for c in changes) == sorted(ids)

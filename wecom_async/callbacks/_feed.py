@@ -12,7 +12,8 @@ so that a mirror receives whole schedules:
   still failed after ``max_attempts``: ``error`` says why; the ID is handed over, never dropped).
   Calendar events give :class:`CalendarChange` (re-list that calendar, or drop it).
 * **Bounded**: at most ``max_pending`` IDs wait; then :meth:`~ScheduleChangeFeed.put` waits
-  (backpressure) and the oldest IDs are fetched before their window ends. Nothing is dropped.
+  (backpressure) and the oldest IDs are fetched before their window ends (a second after their
+  first event at the earliest). Nothing is dropped.
 * **Retried**: a chunk that fails after the client's own retries is tried again after
   ``retry_backoff`` seconds (doubling, at most ``max_backoff``); once the client is closed,
   its IDs are ``"failed"`` at once.
@@ -56,6 +57,8 @@ __all__ = [
 _log = logging.getLogger("wecom_async.callbacks")
 
 ChangeKind = Literal["upserted", "deleted", "failed"]
+#: The resolution of an event's ``CreateTime`` (seconds).
+_SAME_SECOND = 1.0
 CalendarChangeKind = Literal["modified", "deleted"]
 
 
@@ -388,7 +391,8 @@ class ScheduleChangeFeed:
     def _next_due(self) -> float | None:
         dues = []
         if self._pending:
-            dues.append(self._pending[next(iter(self._pending))][0])
+            due = self._pending[next(iter(self._pending))][0]
+            dues.append(due - self._early if self._full else due)
         if self._calendars:
             dues.append(self._calendars[next(iter(self._calendars))][0])
         if self._retry_heap:
@@ -399,6 +403,14 @@ class ScheduleChangeFeed:
         if self._closed and (self._pending or self._calendars):
             return self._now()
         return self._now() if due <= self._flush_due else due
+
+    @property
+    def _early(self) -> float:
+        """How long before its window ends a full feed may fetch an ID: not within a second of
+        its first event. A second change in that second sends an event equal to the first
+        (``CreateTime`` has a one-second resolution), which the receiver drops as a redelivery:
+        a fetch in that second could miss it for good."""
+        return self.debounce - min(self.debounce, _SAME_SECOND)
 
     def _due_calendar(self, now: float) -> CalendarChange | None:
         calendars = self._calendars
@@ -414,7 +426,8 @@ class ScheduleChangeFeed:
 
     def _due_schedules(self, now: float) -> dict[str, str]:
         """IDs to fetch now: due retries, then IDs whose window ended (all of them once
-        closed, the oldest ones when the feed is full), one batch at most."""
+        closed, the oldest ones a second after their first event when the feed is full), one
+        batch at most."""
         limit = self._chunk_size * self._concurrency
         batch: dict[str, str] = {}
         heap = self._retry_heap
@@ -425,12 +438,13 @@ class ScheduleChangeFeed:
                 if cal_id is not None:
                     batch[schedule_id] = cal_id
         pending = self._pending
-        full = self._full
         until = max(now, self._flush_due)
+        if self._full:
+            until = max(until, now + self._early)
         while pending and len(batch) < limit:
             schedule_id = next(iter(pending))
             when, cal_id = pending[schedule_id]
-            if when > until and not self._closed and not full:
+            if when > until and not self._closed:
                 break
             del pending[schedule_id]
             batch[schedule_id] = cal_id
