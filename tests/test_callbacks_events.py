@@ -193,6 +193,8 @@ QUADRATIC = (
         (b"<xml><Event>x</Event>", "well-formed"),
         (b"<xml/><xml/>", "well-formed"),
         ("<xml><Event>é</Event></xml>".encode("latin-1"), "well-formed"),
+        (b'<?xml version="1.0" encoding="GBK"?><xml><Event>x</Event></xml>', "encoding"),
+        (b'<?xml version="1.0" encoding="no-such"?><xml><Event>x</Event></xml>', "encoding"),
     ],
     ids=[
         "billion-laughs",
@@ -210,6 +212,8 @@ QUADRATIC = (
         "unclosed",
         "two-roots",
         "bad-utf8",
+        "multi-byte-encoding",
+        "unknown-encoding",
     ],
 )
 def test_hostile_xml_refused(xml: bytes, match: str) -> None:

@@ -101,6 +101,10 @@ def test_core_delivers_once_and_refuses_bad_ones(crypto: CallbackCrypto) -> None
     assert receiver.handle("POST", query, body[:-4]).status == 400
     assert receiver.handle("POST", {"timestamp": "1", "nonce": "2"}, body).status == 400
     assert receiver.handle("POST", query, b"<xml>" + b" " * 70_000 + b"</xml>").status == 413
+    # an encoding pyexpat cannot read, declared by anyone (before any signature check): 400
+    for encoding in (b"GBK", b"no-such"):
+        declared = b'<?xml version="1.0" encoding="' + encoding + b'"?>' + body
+        assert receiver.handle("POST", query, declared).status == 400
     put = receiver.handle("PUT", query, body)
     assert (put.status, dict(put.headers)["Allow"]) == (405, "GET, POST")
     # none of the refused ones used a dedup slot: the next genuine event is delivered
@@ -414,11 +418,19 @@ def test_fastapi_mount(crypto: CallbackCrypto) -> None:
 async def test_aiohttp_cleanup_drains_then_keeps_the_unfinished(crypto: CallbackCrypto) -> None:
     finished: list[CallbackEvent] = []
 
+    cleaning_up = asyncio.Event()
+
     async def takes_a_while(event: CallbackEvent) -> None:
-        await asyncio.sleep(0.2)
+        # Runs until the cleanup began (however slow the machine): then it must be waited for.
+        await cleaning_up.wait()
+        await asyncio.sleep(0.05)
         finished.append(event)
 
+    async def began(_app: web.Application) -> None:
+        cleaning_up.set()
+
     app = callback_app(crypto, takes_a_while)
+    app.on_cleanup.insert(0, began)
     async with serve(app) as url, aiohttp.ClientSession() as session:
         assert (await post(session, url, *request_for(crypto, modified(1))))[0] == 200
         assert finished == []

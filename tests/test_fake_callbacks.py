@@ -29,20 +29,20 @@ T0 = 1_704_261_600
 
 class Receiver:
     """A loopback HTTP server that records what it receives and answers ``statuses`` in turn
-    (then 200), after ``delay`` seconds."""
+    (then 200), once ``gate`` is open (it is, unless a test clears it)."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []
-        self.delay = 0.0
+        self.gate = asyncio.Event()
+        self.gate.set()
         self.runner: web.AppRunner | None = None
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append((dict(request.query), body))
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        await self.gate.wait()
         status = self.statuses.pop(0) if self.statuses else 200
         return web.Response(status=status, text="success")
 
@@ -76,6 +76,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     server = Receiver()
     await server.start()
     yield server
+    server.gate.set()
     assert server.runner is not None
     await server.runner.cleanup()
 
@@ -127,10 +128,11 @@ async def test_each_change_through_the_api_posts_its_event(
 async def test_delivery_does_not_delay_the_api_answer(
     fake: FakeWeCom, client: WeComClient, receiver: Receiver
 ) -> None:
-    receiver.delay = 1.0
+    receiver.gate.clear()  # the receiver does not answer until the API call was answered
     fake.subscribe_callbacks(receiver.url, token=TOKEN, encoding_aes_key=AES_KEY)
     await client.schedules.add(start_time=T0, end_time=T0 + 3600)
     assert fake.callbacks.pending == 1  # answered while the delivery is still running
+    receiver.gate.set()
     await fake.drain_callbacks()
     assert fake.callbacks_sent == 1
 
@@ -172,19 +174,32 @@ async def test_a_receiver_that_is_down_gets_retries_then_the_event_is_recorded(
     assert "Connect" in subscription.failures[0].error
 
 
-async def test_duplicates_and_reordering(
-    fake: FakeWeCom, client: WeComClient, receiver: Receiver
-) -> None:
-    subscription = fake.subscribe_callbacks(
-        receiver.url,
-        token=TOKEN,
-        encoding_aes_key=AES_KEY,
-        duplicate=1.0,
-        max_delay=0.2,
-        seed=3,
-    )
-    ids = [await client.schedules.add(start_time=T0, end_time=T0 + 3600) for _ in range(20)]
-    await fake.drain_callbacks()
+async def test_duplicates_and_reordering(receiver: Receiver) -> None:
+    # The deliveries' random delays start once the 20 schedules are added: however slow the
+    # machine, they overlap (and reorder the events) instead of each ending before the next add.
+    added = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await added.wait()
+        await asyncio.sleep(seconds)
+
+    async with (
+        FakeWeCom(sleep=sleep) as fake,
+        WeComClient(
+            corp_id=fake.corp_id, corp_secret=fake.corp_secret, base_url=fake.base_url
+        ) as client,
+    ):
+        subscription = fake.subscribe_callbacks(
+            receiver.url,
+            token=TOKEN,
+            encoding_aes_key=AES_KEY,
+            duplicate=1.0,
+            max_delay=0.2,
+            seed=3,
+        )
+        ids = [await client.schedules.add(start_time=T0, end_time=T0 + 3600) for _ in range(20)]
+        added.set()
+        await fake.drain_callbacks()
     assert subscription.stats.duplicates == 20
     bodies = Counter(body for _, body in receiver.requests)
     assert sorted(bodies.values()) == [2] * 20  # each event sent twice, identically
@@ -196,7 +211,7 @@ async def test_duplicates_and_reordering(
 async def test_closing_the_fake_cancels_and_records_deliveries(
     client: WeComClient, receiver: Receiver
 ) -> None:
-    receiver.delay = 2
+    receiver.gate.clear()  # the delivery is still running when the fake closes
     async with FakeWeCom() as fake:
         subscription = fake.subscribe_callbacks(receiver.url, token=TOKEN, encoding_aes_key=AES_KEY)
         async with WeComClient(

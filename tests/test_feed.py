@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from wecom_async import Schedule, WeComClient
+from wecom_async import ClientClosedError, Schedule, WeComClient
 from wecom_async.callbacks._events import (
     CalendarDeleted,
     CalendarModified,
@@ -340,3 +340,87 @@ async def test_abandon_after_leaving_the_loop_mid_batch(
         [first] = await collect(feed, 1)  # the loop is left inside the batch
         left = only_schedules(await feed.abandon())
     assert sorted([first.schedule_id] + [c.schedule_id for c in left]) == sorted(ids)
+
+
+async def test_a_timeout_around_the_iteration_does_not_end_the_feed(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    ids = seed(fake, 2)
+    async with ScheduleChangeFeed(client, debounce=3600) as feed:
+        for schedule_id in ids:
+            await feed.put(modified(fake, schedule_id))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(feed), 0.01)  # waiting in the window
+        changes = await drain(feed)
+    assert sorted(c.schedule_id for c in changes) == sorted(ids)
+
+
+async def test_abandon_after_leaving_the_loop_between_calendar_changes(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    async with ScheduleChangeFeed(client, debounce=3600) as feed:
+        for cal_id in ("cal-a", "cal-b", "cal-c"):
+            await feed.put(CalendarModified(cal_id=cal_id, **common_fields(fake)))
+        feed.flush()
+        first = await anext(feed)
+        left = await feed.abandon()
+    assert [first, *left] == [CalendarChange(c, "modified") for c in ("cal-a", "cal-b", "cal-c")]
+
+
+async def test_a_second_consumer_is_refused_and_the_first_goes_on(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    ids = seed(fake, 2)
+    async with ScheduleChangeFeed(client, debounce=3600) as feed:
+        for schedule_id in ids:
+            await feed.put(modified(fake, schedule_id))
+        first = asyncio.ensure_future(anext(feed))
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError):
+            await anext(feed)
+        feed.close()
+        changes = only_schedules([await first, *await drain(feed)])
+    assert sorted(c.schedule_id for c in changes) == sorted(ids)
+    assert fake.calls("oa/schedule/get") == 1
+
+
+async def test_a_closed_client_fails_the_ids_at_once(fake: FakeWeCom, client: WeComClient) -> None:
+    # A closed client never fetches again: retrying (after an hour here) would only delay the
+    # "failed" changes.
+    ids = seed(fake, 3)
+    async with ScheduleChangeFeed(client, debounce=3600, retry_backoff=3600) as feed:
+        for schedule_id in ids:
+            await feed.put(modified(fake, schedule_id))
+        await client.close()
+        changes = await drain(feed)
+    assert sorted(c.schedule_id for c in changes) == sorted(ids)
+    assert {c.kind for c in changes} == {"failed"}
+    assert all(isinstance(c.error, ClientClosedError) for c in changes)
+    assert feed.stats.retries == 0
+
+
+async def test_a_full_feed_fetches_no_id_within_a_second_of_its_first_event(
+    fake: FakeWeCom, client: WeComClient
+) -> None:
+    now = [0.0]
+    ids = seed(fake, 3)
+    async with ScheduleChangeFeed(
+        client, debounce=3600, max_pending=2, clock=lambda: now[0]
+    ) as feed:
+        for schedule_id in ids[:2]:
+            await feed.put(modified(fake, schedule_id))
+        consumer = asyncio.ensure_future(collect(feed, 2))
+        producer = asyncio.ensure_future(feed.put(modified(fake, ids[2])))  # full: waits
+        await asyncio.sleep(0.1)
+        assert not producer.done()
+        # A second change of ids[0] in the same second sends an event equal to the first (same
+        # CreateTime): the receiver drops it as a redelivery. The fetch must come after it.
+        record = fake.store.schedule_record(fake.corp_id, ids[0])
+        assert record is not None
+        record.data["summary"] = "second change in the same second"
+        now[0] = 1.0
+        changes = await consumer
+        await producer
+        assert fetched(changes[0]).summary == "second change in the same second"
+        changes += await drain(feed)
+    assert sorted(c.schedule_id for c in changes) == sorted(ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from wecom_async import WeComClient
+from wecom_async._cli._listen import ChangesOutput
 from wecom_async.testing import FakeWeCom
 
 from .test_cli import Result, cli_env, finish, start
@@ -149,6 +151,14 @@ async def test_resume_cuts_a_torn_line_and_appends(fake: FakeWeCom, tmp_path: Pa
     assert result.code == 0, result.err
     assert "Stopped (SIGINT)" in result.err
     assert out.read_bytes() == whole
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(whole + b'{"schedule_id": "s1", "cal_id": "c1"}\n')
+    refused = await finish(
+        await start("listen", "--port", "0", "--out", str(other), "--resume", env=env(fake))
+    )
+    assert refused.code == 2
+    assert f"{other} line 2 is not a change written by this command" in refused.err
+    assert other.read_bytes() == whole + b'{"schedule_id": "s1", "cal_id": "c1"}\n'
 
 
 async def test_missing_callback_settings_are_named(fake: FakeWeCom, tmp_path: Path) -> None:
@@ -184,3 +194,108 @@ async def test_reconcile_lists_what_callbacks_never_report(fake: FakeWeCom, tmp_
         (cancelled, "deleted")
     ]
     assert fake.calls("oa/schedule/get") == 0  # the listing has the whole schedules
+
+
+def test_output_to_a_pipe_or_a_full_device() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        out = ChangesOutput(f"/dev/fd/{write_end}", resume=False, overwrite=False)
+        out.write_lines([b"{}\n"])
+        out.sync()  # a pipe cannot be fsynced (EINVAL): nothing to sync, no error
+        out.close()
+        assert os.read(read_end, 100) == b"{}\n"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    if os.path.exists("/dev/full"):
+        full = ChangesOutput("/dev/full", resume=False, overwrite=True)
+        try:
+            with pytest.raises(OSError, match="No space left") as info:
+                full.write_lines([b"{}\n"])
+            assert info.value.filename == "/dev/full"  # "cannot use /dev/full: No space left…"
+        finally:
+            full.close()
+
+
+async def test_listen_to_a_pipe(fake: FakeWeCom, client: WeComClient) -> None:
+    proc = await start(
+        "listen", "--port", "0", "--out", "/dev/stdout", "--debounce", "0", "-q", env=env(fake)
+    )
+    url, _ = await listening(proc)
+    fake.subscribe_callbacks(url, token=TOKEN, encoding_aes_key=AES_KEY)
+    schedule_id = await client.schedules.add(start_time=T0, end_time=T0 + 600)
+    assert proc.stdout is not None
+    line = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+    assert (line["schedule_id"], line["kind"]) == (schedule_id, "upserted")
+    await asyncio.sleep(1.5)  # a few syncs of the output (every 0.5 s) with a line written
+    proc.send_signal(signal.SIGTERM)
+    result = await finish(proc)
+    assert result.code == 0, result.err
+
+
+async def test_a_second_signal_keeps_events_still_waiting_for_room_in_the_feed(
+    fake: FakeWeCom, client: WeComClient, tmp_path: Path
+) -> None:
+    # A feed of 2 places (the default is 100,000) whose fetch hangs: the 3rd event on waits for
+    # room in it when the second signal comes. Those events must still come out.
+    out = tmp_path / "changes.jsonl"
+    patch = (
+        "import sys, wecom_async.callbacks._feed as f; "
+        "f.ScheduleChangeFeed.__init__.__kwdefaults__['max_pending'] = 2; "
+        "from wecom_async.cli import main; sys.argv[0] = 'wecom-async'; main()"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        patch,
+        *("listen", "--port", "0", "--out", str(out), "--debounce", "0", "-q"),
+        env=env(fake),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    url, _ = await listening(proc)
+    fake.subscribe_callbacks(url, token=TOKEN, encoding_aes_key=AES_KEY)
+    fake.faults.latency(60, path="oa/schedule/get", times=None)  # the fetch hangs
+    cal_id = (await client.calendars.add(summary="team", color="#FF3030")).cal_id
+    [first] = [await client.schedules.add(start_time=T0, end_time=T0 + 600, cal_id=cal_id)]
+    for _ in range(1200):
+        if fake.in_flight("oa/schedule/get"):
+            break
+        await asyncio.sleep(0.025)
+    ids = [first] + [
+        await client.schedules.add(start_time=T0, end_time=T0 + 600, cal_id=cal_id)
+        for _ in range(4)
+    ]
+    await client.calendars.update(cal_id, summary="team 2", color="#FF3030")
+    await fake.drain_callbacks()  # all answered 200: the receiver took them
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    result = await finish(proc)
+    assert result.code == 3, result.err
+    lines = changes(out)
+    schedules = [c for c in lines if c["type"] == "schedule"]
+    assert sorted(c["schedule_id"] for c in schedules) == sorted(ids)
+    assert {c["kind"] for c in schedules} == {"failed"}
+    assert all(c["error"] for c in schedules)
+    assert [c["cal_id"] for c in lines if c["type"] == "calendar"] == [cal_id]
+
+
+async def test_a_signal_after_the_stop_does_not_kill_the_process(
+    fake: FakeWeCom, tmp_path: Path
+) -> None:
+    out = tmp_path / "changes.jsonl"
+    proc = await start("listen", "--port", "0", "--out", str(out), "-q", env=env(fake))
+    await listening(proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stderr is not None
+    said = b""
+    while b"Stopped (SIGTERM)" not in said:  # stopped, and exiting: e.g. Ctrl-C twice
+        line = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert line, said
+        said += line
+    with contextlib.suppress(ProcessLookupError):  # unless it is gone already
+        proc.send_signal(signal.SIGTERM)
+    result = await finish(proc)
+    assert result.code == 0, result.err

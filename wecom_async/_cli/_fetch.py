@@ -176,6 +176,13 @@ class Output:
                 EXIT_ERROR,
             ) from None
 
+    #: The str field every line of ours has, and what a line without it is said to be.
+    _KEY = "schedule_id"
+    _NOT_OURS = "is not a schedule exported by this command; refusing to resume into it"
+
+    def _seen(self, key: str) -> None:
+        self.done.add(key)
+
     def _scan(self) -> None:
         """Collect the IDs already exported; cut off a partial last line."""
         good = 0
@@ -185,16 +192,16 @@ class Output:
                     self.cut_bytes = len(line)
                     break
                 try:
-                    schedule_id = orjson.loads(line)["schedule_id"]
-                    if not isinstance(schedule_id, str):
-                        raise TypeError(schedule_id)
+                    key = orjson.loads(line)[self._KEY]
+                    if not isinstance(key, str):
+                        raise TypeError(key)
                 except (orjson.JSONDecodeError, KeyError, TypeError):
                     raise CLIError(
-                        f"{self.path} line {number} is not a schedule exported by this command; "
-                        "refusing to resume into it (move it away, or use --overwrite)",
+                        f"{self.path} line {number} {self._NOT_OURS} (move it away, or use "
+                        "--overwrite)",
                         EXIT_USAGE,
                     ) from None
-                self.done.add(schedule_id)
+                self._seen(key)
                 self.lines_before += 1
                 good += len(line)
         if self.cut_bytes:

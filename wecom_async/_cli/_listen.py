@@ -50,7 +50,8 @@ from ._wire import schedule_to_wire
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from ..callbacks import CalendarChange, ScheduleChange, ScheduleChangeFeed
+    from ..callbacks import CalendarChange, FailedDelivery, ScheduleChange, ScheduleChangeFeed
+    from ..callbacks._feed import CalendarChangeKind
 
 __all__ = ["ListenOptions", "listen", "listen_command"]
 
@@ -77,31 +78,21 @@ class ListenOptions:
 class ChangesOutput(Output):
     """The JSONL of changes: on ``--resume``, lines are checked and a partial last one cut."""
 
-    def _scan(self) -> None:
-        good = 0
-        with open(self.path, "rb") as file:
-            for number, line in enumerate(file, start=1):
-                if not line.endswith(b"\n"):
-                    self.cut_bytes = len(line)
-                    break
-                try:
-                    kind = orjson.loads(line)["kind"]
-                    if not isinstance(kind, str):
-                        raise TypeError(kind)
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    raise CLIError(
-                        f"{self.path} line {number} is not a change written by this command; "
-                        "refusing to append to it (move it away, or use --overwrite)",
-                        EXIT_USAGE,
-                    ) from None
-                self.lines_before += 1
-                good += len(line)
-        if self.cut_bytes:
-            os.ftruncate(self.fd, good)
-            os.fsync(self.fd)
+    _KEY = "kind"
+    _NOT_OURS = "is not a change written by this command; refusing to append to it"
+
+    def _seen(self, key: str) -> None:
+        pass  # nothing is skipped on resume: every change is new
+
+    def write(self, data: bytes) -> None:
+        try:
+            super().write(data)
+        except OSError as exc:  # e.g. a full disk: the error names the file
+            raise OSError(exc.errno, exc.strerror, self.path) from None
 
     def sync(self) -> None:
-        os.fsync(self.fd)
+        if self.regular:  # a pipe or a device (--out /dev/stdout) cannot be fsynced: EINVAL
+            os.fsync(self.fd)
 
 
 def change_line(change: ScheduleChange | CalendarChange) -> bytes:
@@ -221,6 +212,28 @@ async def _reconcile(
         await asyncio.sleep(options.reconcile_every)
 
 
+def _undelivered(failed: FailedDelivery) -> ScheduleChange | CalendarChange | None:
+    """The line for an event the receiver took but could not hand over to the feed (None for
+    an event naming no schedule or calendar: the feed ignores those)."""
+    from ..callbacks import (
+        CalendarChange,
+        CalendarDeleted,
+        CalendarEvent,
+        FeedClosedError,
+        ScheduleChange,
+        ScheduleEvent,
+    )
+
+    event = failed.event
+    if isinstance(event, ScheduleEvent):
+        error = FeedClosedError(f"received but not fetched: {failed.error!r}")
+        return ScheduleChange(event.schedule_id, event.cal_id, "failed", error=error)
+    if isinstance(event, CalendarEvent):
+        kind: CalendarChangeKind = "deleted" if isinstance(event, CalendarDeleted) else "modified"
+        return CalendarChange(event.cal_id, kind)
+    return None
+
+
 async def _stop_receiving(runner: web.AppRunner, feed: ScheduleChangeFeed) -> None:
     """Stop the server, hand the events it received to the feed, then close the feed."""
     await runner.cleanup()
@@ -235,9 +248,7 @@ async def _serve(
     from ..callbacks import (
         CALLBACK_DISPATCHER,
         CallbackCrypto,
-        ScheduleChange,
         ScheduleChangeFeed,
-        ScheduleEvent,
         callback_app,
     )
 
@@ -249,6 +260,7 @@ async def _serve(
         await client.tokens.get()  # wrong credentials: said now, not at the first callback
         feed = ScheduleChangeFeed(client, debounce=options.debounce)
         app = callback_app(crypto, feed.put, path=options.path)
+        dispatcher = app[CALLBACK_DISPATCHER]
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         stopping: asyncio.Future[None] | None = None
@@ -291,22 +303,20 @@ async def _serve(
             except asyncio.CancelledError:
                 if not consumer.cancelled() or state.signal is None:
                     raise
-                # Stopped at once: whatever was not fetched is written as failed.
+                # Stopped at once: whatever was not fetched is written as failed, and so are
+                # the events still waiting for room in the feed (their deliveries are cancelled).
                 _write(out, state, await feed.abandon())
-            # Events the receiver took but could not hand over (none unless the feed failed).
-            lost = [f.event for f in app[CALLBACK_DISPATCHER].failed]
-            _write(
-                out,
-                state,
-                [
-                    ScheduleChange(e.schedule_id, e.cal_id, "failed")
-                    for e in lost
-                    if isinstance(e, ScheduleEvent)
-                ],
-            )
+                await dispatcher.aclose(timeout=0)
+            # Events the receiver took but could not hand over to the feed.
+            lost = [_undelivered(failed) for failed in dispatcher.failed]
+            _write(out, state, [change for change in lost if change is not None])
         finally:
             for installed_signal in installed:
                 loop.remove_signal_handler(installed_signal)
+                if state.signal is not None:
+                    # Stopped by a signal: one more, until the process exits, must not kill it
+                    # (a clean stop would end as killed by SIGTERM, exit code 143).
+                    signal.signal(installed_signal, signal.SIG_IGN)
             for task in (ticker, reconciler):
                 if task is not None:
                     task.cancel()

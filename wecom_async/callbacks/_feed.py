@@ -12,9 +12,13 @@ so that a mirror receives whole schedules:
   still failed after ``max_attempts``: ``error`` says why; the ID is handed over, never dropped).
   Calendar events give :class:`CalendarChange` (re-list that calendar, or drop it).
 * **Bounded**: at most ``max_pending`` IDs wait; then :meth:`~ScheduleChangeFeed.put` waits
-  (backpressure) and the oldest IDs are fetched before their window ends. Nothing is dropped.
+  (backpressure) and the oldest IDs are fetched before their window ends (a second after their
+  first event at the earliest). Nothing is dropped.
 * **Retried**: a chunk that fails after the client's own retries is tried again after
-  ``retry_backoff`` seconds (doubling, at most ``max_backoff``).
+  ``retry_backoff`` seconds (doubling, at most ``max_backoff``); once the client is closed,
+  its IDs are ``"failed"`` at once.
+* **Interrupted**: leaving the ``async for``, or a timeout cancelling it, loses nothing: the
+  next iteration goes on with what was not yielded.
 * **Closing**: after :meth:`~ScheduleChangeFeed.close`, the iteration fetches every pending ID
   at once, finishes the retries, yields the rest and ends.
 """
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from ..batching import DEFAULT_CONCURRENCY, ChunkFailure
-from ..errors import WeComError
+from ..errors import ClientClosedError, WeComError
 from ..models.schedule import MAX_IDS_PER_GET, Schedule
 from ._events import CalendarDeleted, CalendarEvent, CallbackEvent, ScheduleEvent
 
@@ -53,6 +57,8 @@ __all__ = [
 _log = logging.getLogger("wecom_async.callbacks")
 
 ChangeKind = Literal["upserted", "deleted", "failed"]
+#: The resolution of an event's ``CreateTime`` (seconds).
+_SAME_SECOND = 1.0
 CalendarChangeKind = Literal["modified", "deleted"]
 
 
@@ -336,9 +342,20 @@ class ScheduleChangeFeed:
     async def __anext__(self) -> Change:
         # One generator for the feed's life: leaving an `async for` and starting another one
         # goes on where the first stopped (a batch being fetched is not lost).
-        if self._generator is None:
-            self._generator = self._changes()
-        return await anext(self._generator)
+        generator = self._generator
+        if generator is None:
+            generator = self._generator = self._changes()
+        try:
+            return await anext(generator)
+        except StopAsyncIteration:
+            raise
+        except BaseException:
+            if getattr(generator, "ag_frame", None) is None:
+                # The generator ended with it (e.g. a timeout cancelled the wait). Its state is
+                # the feed's (a batch being fetched went back to the pending IDs): the next call
+                # starts a new one, instead of ending the feed with IDs still waiting.
+                self._generator = None
+            raise
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -350,7 +367,9 @@ class ScheduleChangeFeed:
                 self._space.set()
                 yield change
             now = self._now()
-            for cal_change in self._due_calendars(now):
+            # One at a time: a calendar leaves the feed only as it is yielded (abandon() after
+            # leaving the loop between two of them returns the rest).
+            while (cal_change := self._due_calendar(now)) is not None:
                 self.stats.calendar_changes += 1
                 yield cal_change
             batch = self._due_schedules(now)
@@ -372,7 +391,8 @@ class ScheduleChangeFeed:
     def _next_due(self) -> float | None:
         dues = []
         if self._pending:
-            dues.append(self._pending[next(iter(self._pending))][0])
+            due = self._pending[next(iter(self._pending))][0]
+            dues.append(due - self._early if self._full else due)
         if self._calendars:
             dues.append(self._calendars[next(iter(self._calendars))][0])
         if self._retry_heap:
@@ -384,23 +404,30 @@ class ScheduleChangeFeed:
             return self._now()
         return self._now() if due <= self._flush_due else due
 
-    def _due_calendars(self, now: float) -> list[CalendarChange]:
-        due = []
+    @property
+    def _early(self) -> float:
+        """How long before its window ends a full feed may fetch an ID: not within a second of
+        its first event. A second change in that second sends an event equal to the first
+        (``CreateTime`` has a one-second resolution), which the receiver drops as a redelivery:
+        a fetch in that second could miss it for good."""
+        return self.debounce - min(self.debounce, _SAME_SECOND)
+
+    def _due_calendar(self, now: float) -> CalendarChange | None:
         calendars = self._calendars
-        while calendars:
-            cal_id = next(iter(calendars))
-            when, kind = calendars[cal_id]
-            if when > max(now, self._flush_due) and not self._closed and not self._full:
-                break
-            del calendars[cal_id]
-            due.append(CalendarChange(cal_id, kind))
-        if due:
-            self._space.set()
-        return due
+        if not calendars:
+            return None
+        cal_id = next(iter(calendars))
+        when, kind = calendars[cal_id]
+        if when > max(now, self._flush_due) and not self._closed and not self._full:
+            return None
+        del calendars[cal_id]
+        self._space.set()
+        return CalendarChange(cal_id, kind)
 
     def _due_schedules(self, now: float) -> dict[str, str]:
         """IDs to fetch now: due retries, then IDs whose window ended (all of them once
-        closed, the oldest ones when the feed is full), one batch at most."""
+        closed, the oldest ones a second after their first event when the feed is full), one
+        batch at most."""
         limit = self._chunk_size * self._concurrency
         batch: dict[str, str] = {}
         heap = self._retry_heap
@@ -411,12 +438,13 @@ class ScheduleChangeFeed:
                 if cal_id is not None:
                     batch[schedule_id] = cal_id
         pending = self._pending
-        full = self._full
         until = max(now, self._flush_due)
+        if self._full:
+            until = max(until, now + self._early)
         while pending and len(batch) < limit:
             schedule_id = next(iter(pending))
             when, cal_id = pending[schedule_id]
-            if when > until and not self._closed and not full:
+            if when > until and not self._closed:
                 break
             del pending[schedule_id]
             batch[schedule_id] = cal_id
@@ -470,10 +498,12 @@ class ScheduleChangeFeed:
         self, failure: ChunkFailure, undelivered: dict[str, str]
     ) -> Iterable[ScheduleChange]:
         retry: dict[str, str] = {}
+        # A closed client never fetches again: its IDs fail now, not after every backoff.
+        final = isinstance(failure.error, ClientClosedError)
         for schedule_id in failure.ids:
             cal_id = undelivered[schedule_id]
             attempts = self._attempts.get(schedule_id, 0) + 1
-            if attempts < self._max_attempts:
+            if attempts < self._max_attempts and not final:
                 self._attempts[schedule_id] = attempts
                 retry[schedule_id] = cal_id
                 continue

@@ -84,4 +84,8 @@ def parse_fields(data: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> tuple[tuple
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise CallbackPayloadError(f"XML not well-formed: {exc}") from None
+    except (ValueError, LookupError) as exc:
+        # pyexpat refuses a declared multi-byte encoding (GBK…) with ValueError and an unknown
+        # one with LookupError: before the signature is checked, so anyone could send them.
+        raise CallbackPayloadError(f"XML in an unsupported encoding: {exc}") from None
     return tuple(fields)
