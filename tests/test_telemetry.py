@@ -268,3 +268,38 @@ def test_without_opentelemetry_nothing_is_imported() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().replace("'", '"')) == []
+
+
+async def test_quota_gauge_adds_up_clients_of_a_corp_and_resets_per_window(
+    fake: FakeWeCom, exported: Exported
+) -> None:
+    now = [1_700_000_000.0]
+    now[0] -= now[0] % 3600  # the start of an hour
+    ids = seed(fake, 1)
+
+    def client() -> WeComClient:
+        return WeComClient(
+            corp_id=fake.corp_id,
+            corp_secret=fake.corp_secret,
+            base_url=fake.base_url,
+            clock=lambda: now[0],
+            tracer_provider=exported.tracer_provider,
+            meter_provider=exported.meter_provider,
+        )
+
+    def quota() -> dict[str, int]:
+        return {
+            str(p.attributes["wecom.quota.window"]): p.value
+            for p in exported.points("wecom.client.quota.used")
+            if p.attributes["wecom.api"] == GET and p.attributes["wecom.corp_id"] == fake.corp_id
+        }
+
+    async with client() as one, client() as two:
+        await one.schedules.get(ids)
+        await two.schedules.get(ids)
+        await two.schedules.get(ids)
+        assert quota() == {"minute": 3, "hour": 3}
+        now[0] += 61  # the next minute, the same hour
+        assert quota() == {"minute": 0, "hour": 3}
+        await one.schedules.get(ids)
+        assert quota() == {"minute": 1, "hour": 4}

@@ -12,7 +12,9 @@ never a URL (which holds the access token), a token, a secret or a request body.
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -63,22 +65,15 @@ def _errcode(exc: BaseException) -> int | None:
     return errcode if type(errcode) is int else None
 
 
-class Telemetry:
-    """The tracer and instruments of one client (and those derived from it)."""
+class _Instruments:
+    """The instruments of one meter provider, shared by every client using it.
 
-    def __init__(
-        self,
-        corp_id: str,
-        tracer_provider: TracerProvider | None,
-        meter_provider: MeterProvider | None,
-        clock: Callable[[], float],
-    ) -> None:
-        assert _trace is not None
+    OpenTelemetry keeps the first instrument of a name per meter: a second client creating its
+    own would lose its quota callback. The quota gauge reads every live client's windows.
+    """
+
+    def __init__(self, meter_provider: MeterProvider | None) -> None:
         assert _metrics is not None
-        self.corp_id = corp_id
-        #: The client's wall clock: quota windows are WeCom's minutes and hours.
-        self._clock = clock
-        self.tracer = _trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter = _metrics.get_meter(_SCOPE, __version__, meter_provider)
         self.calls = meter.create_counter(
             "wecom.client.calls", unit="{call}", description="API calls, by API and errcode"
@@ -104,14 +99,70 @@ class Telemetry:
             unit="{call}",
             description="Access-token fetches (gettoken, or get_corp_token through a suite)",
         )
-        #: Attempts sent per API in the current minute and hour windows (fixed, by wall clock).
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self.clients: weakref.WeakSet[Telemetry] = weakref.WeakSet()
         meter.create_observable_gauge(
             "wecom.client.quota.used",
             callbacks=[self._observe_quota],
             unit="{call}",
-            description="Calls sent per API in the current quota window (minute, hour)",
+            description="Calls sent per corp and API in the current quota window (minute, hour)",
         )
+
+    def _observe_quota(self, options: CallbackOptions) -> Iterable[Observation]:
+        from opentelemetry.metrics import Observation
+
+        # Clients of one corp share its quota: their counts add up.
+        used: dict[tuple[str, str, str], int] = {}
+        for client in list(self.clients):
+            for key, count in client.quota_used():
+                used[key] = used.get(key, 0) + count
+        for (corp_id, path, window), count in used.items():
+            yield Observation(
+                count, {"wecom.api": path, "wecom.corp_id": corp_id, "wecom.quota.window": window}
+            )
+
+
+_instruments_lock = threading.Lock()
+_global_instruments: list[_Instruments] = []
+_instruments: weakref.WeakKeyDictionary[MeterProvider, _Instruments] = weakref.WeakKeyDictionary()
+
+
+def _instruments_for(meter_provider: MeterProvider | None) -> _Instruments:
+    with _instruments_lock:
+        if meter_provider is None:
+            if not _global_instruments:
+                _global_instruments.append(_Instruments(None))
+            return _global_instruments[0]
+        found = _instruments.get(meter_provider)
+        if found is None:
+            found = _instruments[meter_provider] = _Instruments(meter_provider)
+        return found
+
+
+class Telemetry:
+    """The tracer and instruments of one client (and those derived from it)."""
+
+    def __init__(
+        self,
+        corp_id: str,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        clock: Callable[[], float],
+    ) -> None:
+        assert _trace is not None
+        self.corp_id = corp_id
+        #: The client's wall clock: quota windows are WeCom's minutes and hours.
+        self._clock = clock
+        self.tracer = _trace.get_tracer(_SCOPE, __version__, tracer_provider)
+        instruments = _instruments_for(meter_provider)
+        self.calls = instruments.calls
+        self.duration = instruments.duration
+        self.retries = instruments.retries
+        self.limiter_wait = instruments.limiter_wait
+        self.in_flight = instruments.in_flight
+        self.gettoken = instruments.gettoken
+        #: Attempts sent per API in the current minute and hour windows (fixed, by wall clock).
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        instruments.clients.add(self)
 
     # --- quota windows --------------------------------------------------------------------
 
@@ -124,17 +175,12 @@ class Telemetry:
             used = current[1] + 1 if current is not None and current[0] == start else 1
             self._windows[key] = (start, used)
 
-    def _observe_quota(self, options: CallbackOptions) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation
-
+    def quota_used(self) -> Iterator[tuple[tuple[str, str, str], int]]:
+        """``((corp ID, API, window), calls)`` of the current windows (0 once one is over)."""
         now = self._clock()
         for (path, window), (start, used) in list(self._windows.items()):
             seconds = 60 if window == "minute" else 3600
-            current = int(now // seconds) == start
-            yield Observation(
-                used if current else 0,
-                {"wecom.api": path, "wecom.corp_id": self.corp_id, "wecom.quota.window": window},
-            )
+            yield (self.corp_id, path, window), used if int(now // seconds) == start else 0
 
     # --- spans ----------------------------------------------------------------------------
 
