@@ -17,6 +17,7 @@ from yarl import URL
 
 from . import _converter, _sansio, _telemetry
 from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from ._logfields import fields
 from ._ratelimit import APILimiter, RateLimits, Slot, limiter_for
 from ._retry import CallStats, RetryPolicy
 from ._telemetry import CallRecord, telemetry_for
@@ -167,6 +168,8 @@ class _Core:
         self.third_party = token_source is not None and token_source.third_party
         self.tokens = TokenManager(
             key=token_key(corp_id, corp_secret) if token_source is None else token_source.key,
+            api="gettoken" if token_source is None else "service/get_corp_token",
+            corp_id=corp_id,
             fetch=self.fetch_token if token_source is None else self.fetch_from_source,
             store=token_store,
             clock=clock,
@@ -215,7 +218,11 @@ class _Core:
 
     async def _gettoken(self, timeout: float | None) -> tuple[str, int]:
         url = _sansio.gettoken_url(self.base_url, self.corp_id, self.corp_secret)
-        logger.debug("fetching an access token for corp %s", self.corp_id)
+        logger.debug(
+            "fetching an access token for corp %s",
+            self.corp_id,
+            extra=fields(api="gettoken", corp_id=self.corp_id),
+        )
         status, body = await send(
             self.session(),
             "GET",
@@ -625,7 +632,17 @@ class WeComClient:
                 if isinstance(exc, AccessTokenError) and exc.errcode != 41001:
                     await tokens.invalidate(token)
                     if not token_refreshed:
-                        logger.debug("errcode %s on %s: new token, resending", exc.errcode, path)
+                        logger.debug(
+                            "errcode %s on %s: new token, resending",
+                            exc.errcode,
+                            path,
+                            extra=fields(
+                                api=path,
+                                errcode=exc.errcode,
+                                retry=retry_number,
+                                corp_id=core.corp_id,
+                            ),
+                        )
                         token_refreshed = True
                         continue
                     delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
@@ -649,6 +666,12 @@ class WeComClient:
                     path,
                     delay,
                     _describe(exc),
+                    extra=fields(
+                        api=path,
+                        errcode=getattr(exc, "errcode", None),
+                        retry=retry_number,
+                        corp_id=core.corp_id,
+                    ),
                 )
                 await core.sleep(delay)
                 continue

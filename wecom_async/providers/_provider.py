@@ -17,6 +17,7 @@ from yarl import URL
 
 from .. import _converter, _sansio
 from .._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from .._logfields import fields
 from .._ratelimit import RateLimits
 from .._retry import RetryPolicy
 from .._tokens import MemoryTokenStore, TokenManager, TokenStore
@@ -108,7 +109,11 @@ class _SuiteCorpTokens:
 
     async def fetch(self, session: aiohttp.ClientSession, timeout: float | None) -> tuple[str, int]:
         body = {"auth_corpid": self._corp_id, "permanent_code": self._permanent_code}
-        logger.debug("fetching an access token for corp %s through the suite", self._corp_id)
+        logger.debug(
+            "fetching an access token for corp %s through the suite",
+            self._corp_id,
+            extra=fields(api=PATH_CORP_TOKEN, corp_id=self._corp_id),
+        )
         answer = await self._provider._with_suite_token(
             lambda suite_token: self._provider._post(
                 session,
@@ -252,6 +257,7 @@ class SuiteProvider:
             refresh_margin=token_refresh_margin,
             retry=retry,
             sleep=sleep,
+            api=PATH_SUITE_TOKEN,
         )
         self._clients: dict[str, tuple[str, WeComClient]] = {}
         self._custom_clients: dict[str, tuple[str, WeComClient]] = {}
@@ -301,7 +307,11 @@ class SuiteProvider:
             "suite_secret": self._suite_secret,
             "suite_ticket": ticket,
         }
-        logger.debug("fetching the suite_access_token of suite %s", self.suite_id)
+        logger.debug(
+            "fetching the suite_access_token of suite %s",
+            self.suite_id,
+            extra=fields(api=PATH_SUITE_TOKEN),
+        )
         answer = await self._post(
             self._session(), PATH_SUITE_TOKEN, "", body, _SuiteTokenResponse, timeout, ()
         )
@@ -320,7 +330,11 @@ class SuiteProvider:
         except SuiteAccessTokenError as exc:
             if exc.errcode == 41022:
                 raise
-            logger.debug("errcode %s: new suite_access_token, resending", exc.errcode)
+            logger.debug(
+                "errcode %s: new suite_access_token, resending",
+                exc.errcode,
+                extra=fields(errcode=exc.errcode),
+            )
             # Dropped only if still the current one: a burst of calls answered 42009 with the
             # same token causes one get_suite_token.
             await self.suite_tokens.invalidate(suite_token)
@@ -557,7 +571,9 @@ class SuiteProvider:
         async def handle(event: CallbackEvent) -> None:
             if isinstance(event, SuiteTicket):
                 if event.suite_id != self.suite_id:
-                    logger.warning("suite_ticket of another suite ignored: %s", event.suite_id)
+                    logger.warning(
+                        "suite_ticket of another suite ignored: %s", event.suite_id, extra=fields()
+                    )
                 elif event.timestamp >= self._ticket_time:
                     self.set_suite_ticket(event.suite_ticket)
                     self._ticket_time = event.timestamp
@@ -572,7 +588,9 @@ class SuiteProvider:
             elif isinstance(event, CancelAuth):
                 await self.forget(event.auth_corp_id)
             elif isinstance(event, UnknownSuiteEvent):
-                logger.info("command callback InfoType %r has no class", event.info_type)
+                logger.info(
+                    "command callback InfoType %r has no class", event.info_type, extra=fields()
+                )
             if on_event is not None:
                 await on_event(event)
 
