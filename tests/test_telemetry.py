@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.conftest import RecordingSleep
-from wecom_async import RetryPolicy, ValidationError, WeComAPIError, WeComClient
+from wecom_async import RetryPolicy, SuiteProvider, ValidationError, WeComAPIError, WeComClient
 from wecom_async._tokens import AccessToken, MemoryTokenStore
 from wecom_async.testing import FakeWeCom
 
@@ -303,3 +303,40 @@ async def test_quota_gauge_adds_up_clients_of_a_corp_and_resets_per_window(
         assert quota() == {"minute": 0, "hour": 3}
         await one.schedules.get(ids)
         assert quota() == {"minute": 1, "hour": 4}
+
+
+async def test_a_suite_clients_token_comes_from_get_corp_token_in_a_span(
+    fake: FakeWeCom, exported: Exported
+) -> None:
+    suite = fake.add_suite()
+    auth = fake.authorize_corp(suite.suite_id, notify=False)
+    async with SuiteProvider(
+        suite_id=suite.suite_id,
+        suite_secret=suite.suite_secret,
+        token=suite.token,
+        encoding_aes_key=suite.encoding_aes_key,
+        base_url=fake.base_url,
+        suite_ticket=fake.new_suite_ticket(suite.suite_id),
+        tracer_provider=exported.tracer_provider,
+        meter_provider=exported.meter_provider,
+    ) as provider:
+        client = provider.client(auth.corp_id, auth.permanent_code)
+        assert await client.schedules.get(["nope"]) == []
+        token = client.tokens.cached()
+    spans = list(exported.spans.get_finished_spans())
+    assert [span.name for span in spans] == ["wecom service/get_corp_token", f"wecom {GET}"]
+    fetch, call = spans
+    assert fetch.parent is not None
+    assert fetch.parent.span_id == call.context.span_id
+    assert fetch.attributes == {
+        "wecom.api": "service/get_corp_token",
+        "wecom.corp_id": auth.corp_id,
+        "wecom.errcode": 0,
+    }
+    (count,) = exported.points("wecom.client.gettoken")
+    assert count.value == 1
+    assert dict(count.attributes) == {"wecom.api": "service/get_corp_token"}
+    dump = "\n".join(span.to_json() for span in spans)
+    assert token
+    for secret in (token, auth.permanent_code, suite.suite_secret):
+        assert secret not in dump

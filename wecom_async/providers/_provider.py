@@ -33,6 +33,8 @@ from ..models._validation import Checker
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
     from redis.asyncio import Redis
 
     from .._redis import RedisCoordinator
@@ -147,7 +149,8 @@ class SuiteProvider:
     its access tokens through ``service/get_corp_token``; :meth:`custom_app_client` that of a
     custom-developed app (代开发), through ``gettoken`` with the permanent code as secret. All
     share one :class:`~wecom_async.SessionPool` (``pool=``, or the provider's own) and the
-    provider's options (``timeout``, ``retry``, ``rate_limits``… as for ``WeComClient``).
+    provider's options (``timeout``, ``retry``, ``rate_limits``, ``tracer_provider``… as for
+    ``WeComClient``).
     ``redis`` shares tokens, quotas and the concurrency cap through Redis as for ``WeComClient``
     (one Redis connection pool for the provider and all its clients). ``async with`` or
     :meth:`close` closes the clients and what the provider opened.
@@ -175,6 +178,8 @@ class SuiteProvider:
         redis: str | Redis | None = None,
         redis_key_prefix: str = "",
         permanent_code_api: Literal["v1", "v2"] = "v1",
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         check = Checker()
         for name, value in (
@@ -208,6 +213,8 @@ class SuiteProvider:
             token_store=token_store,
             clock=clock,
             sleep=sleep,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self.suite_id = suite_id
         self._suite_secret = suite_secret
@@ -245,6 +252,8 @@ class SuiteProvider:
             # Every client borrows the provider's Redis connection pool.
             "redis": None if self._coordinator is None else self._coordinator.redis,
             "redis_key_prefix": redis_key_prefix,
+            "tracer_provider": tracer_provider,
+            "meter_provider": meter_provider,
         }
         self._max_response_bytes = max_response_bytes
         self._permanent_code_path = PATH_PERMANENT_CODE[permanent_code_api]
