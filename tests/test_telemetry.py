@@ -340,3 +340,24 @@ async def test_a_suite_clients_token_comes_from_get_corp_token_in_a_span(
     assert token
     for secret in (token, auth.permanent_code, suite.suite_secret):
         assert secret not in dump
+
+
+async def test_a_bulk_fetch_left_early_ends_its_span_unfailed(
+    fake: FakeWeCom, exported: Exported
+) -> None:
+    ids = seed(fake, 30)
+    async with WeComClient(
+        corp_id=fake.corp_id,
+        corp_secret=fake.corp_secret,
+        base_url=fake.base_url,
+        tracer_provider=exported.tracer_provider,
+        meter_provider=exported.meter_provider,
+    ) as client:
+        async with client.schedules.iter_many(ids, chunk_size=10, concurrency=1) as stream:
+            async for _ in stream:
+                break
+        assert client._core.limiter(GET).in_flight == 0
+    (bulk,) = named(list(exported.spans.get_finished_spans()), f"wecom bulk {GET}")
+    assert bulk.status.status_code is StatusCode.UNSET
+    assert bulk.attributes is not None
+    assert bulk.attributes["wecom.bulk.failed_ids"] == 0

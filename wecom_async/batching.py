@@ -291,13 +291,18 @@ class ScheduleStream:
         assert self._telemetry is not None
         self._span = span = self._telemetry.start_bulk(_PATH_GET, f"bulk {_PATH_GET}")
         error: str | None = None
+        run = self._run()
         try:
-            async for result in self._run():
+            async for result in run:
                 yield result
+        except GeneratorExit:
+            raise  # the caller stopped early: not a failure
         except BaseException as exc:
             error = type(exc).__name__
             raise
         finally:
+            # Left early (aclose): the run stops its chunks now, not at garbage collection.
+            await run.aclose()
             counters = self._counters
             if error is None and self.failures:
                 error = BulkFetchError.__name__  # on_error="collect": failed, not raised
