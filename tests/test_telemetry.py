@@ -80,12 +80,13 @@ def named(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
 
 async def test_spans_and_metrics_of_a_faulty_run(fake: FakeWeCom, exported: Exported) -> None:
     store = RecordingTokenStore()
+    sleep = RecordingSleep()
     ids = seed(fake, 250)
     async with WeComClient(
         corp_id=fake.corp_id,
         corp_secret=fake.corp_secret,
         base_url=fake.base_url,
-        sleep=RecordingSleep(),
+        sleep=sleep,
         token_store=store,
         clock=lambda: 1_700_000_000.0,
         # A short cool-down after 45009 (the limiter waits it out for real).
@@ -136,6 +137,30 @@ async def test_spans_and_metrics_of_a_faulty_run(fake: FakeWeCom, exported: Expo
     assert isinstance(waited, float)
     assert waited > 0
     assert first.status.status_code is StatusCode.UNSET
+    # Each retry is an event: why, and how long the client waited before it.
+    assert sleep.delays[1] == 0.05  # after 45009: the cool-down
+    assert [(e.name, dict(e.attributes or {})) for e in first.events] == [
+        (
+            "wecom.retry",
+            {
+                "wecom.retry": 1,
+                "error.type": "HTTPStatusError",
+                "wecom.retry.delay": sleep.delays[0],
+            },
+        ),
+        (
+            "wecom.retry",
+            {
+                "wecom.retry": 2,
+                "error.type": "FrequencyLimitError",
+                "wecom.retry.delay": sleep.delays[1],
+                "wecom.errcode": 45009,
+            },
+        ),
+    ]
+    assert [(e.name, dict(e.attributes or {})) for e in refreshed.events] == [
+        ("wecom.token_refresh", {"wecom.errcode": 40014})
+    ]
     assert refreshed.attributes is not None
     assert refreshed.attributes["wecom.errcode"] == 0
     assert refreshed.attributes["wecom.retry_count"] == 0  # a token refresh is no retry

@@ -51,13 +51,33 @@ def available() -> bool:
 
 
 class CallRecord:
-    """What one API call measures while it runs (retries, limiter wait)."""
+    """What one API call measures while it runs (retries, limiter wait), and its span."""
 
-    __slots__ = ("limiter_wait", "retries")
+    __slots__ = ("limiter_wait", "retries", "span")
 
     def __init__(self) -> None:
         self.limiter_wait = 0.0
         self.retries = 0
+        self.span: Span | None = None
+
+    def retried(self, retry: int, exc: BaseException, delay: float) -> None:
+        """A span event ``wecom.retry``: why the attempt failed, and the wait before the next."""
+        self.retries = retry
+        if self.span is not None:
+            attributes: dict[str, str | int | float] = {
+                "wecom.retry": retry,
+                "error.type": type(exc).__name__,
+                "wecom.retry.delay": delay,
+            }
+            errcode = _errcode(exc)
+            if errcode is not None:
+                attributes["wecom.errcode"] = errcode
+            self.span.add_event("wecom.retry", attributes)
+
+    def token_refreshed(self, errcode: int) -> None:
+        """A span event ``wecom.token_refresh``: the token was rejected; a new one, resent."""
+        if self.span is not None:
+            self.span.add_event("wecom.token_refresh", {"wecom.errcode": errcode})
 
 
 def _errcode(exc: BaseException) -> int | None:
@@ -204,6 +224,7 @@ class Telemetry:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            record.span = span
             try:
                 result = await run(record)
             except BaseException as exc:

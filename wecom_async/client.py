@@ -644,6 +644,8 @@ class WeComClient:
                             ),
                         )
                         token_refreshed = True
+                        if _record is not None:
+                            _record.token_refreshed(exc.errcode)
                         continue
                     delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
                 else:
@@ -658,7 +660,7 @@ class WeComClient:
                 if stats is not None:
                     stats.retries += 1
                 if _record is not None:
-                    _record.retries = retry_number
+                    _record.retried(retry_number, exc, delay)
                 logger.debug(
                     "retry %d/%d of %s in %.2f s after %s",
                     retry_number,
