@@ -40,6 +40,17 @@ class Hang:
         self._released.set()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Our own pytest plugin (wecom_fake, wecom_client…): pytest loads it through the ``pytest11``
+    entry point once the package is installed; from a checkout whose install predates the entry
+    point (an older ``pip install -e``), it is registered here. test_pytest_plugin.py checks the
+    entry point itself."""
+    if not config.pluginmanager.has_plugin("wecom_async"):
+        from wecom_async.testing import pytest_plugin
+
+        config.pluginmanager.register(pytest_plugin, "wecom_async")
+
+
 @pytest.fixture
 async def hanging_fake() -> AsyncIterator[FakeWeCom]:
     """A fake whose latency faults (``fake.faults.latency(...)``) never end."""

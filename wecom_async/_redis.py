@@ -139,6 +139,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 from yarl import URL
 
+from ._logfields import fields
 from ._ratelimit import _SPARE_CALLS, APILimiter, RateLimits, Slot, limiter_for
 from ._tokens import AccessToken, MemoryTokenStore
 
@@ -484,6 +485,7 @@ class RedisCoordinator:
             self.where,
             type(exc).__name__,
             self.scrub(str(exc)),
+            extra=fields(),
         )
         if not self._closed:
             self._probe_task = asyncio.ensure_future(self._probe())
@@ -511,6 +513,7 @@ class RedisCoordinator:
                 "Redis is back at %s after %.1f s: sharing quotas and tokens again",
                 self.where,
                 self.clock() - self._down_since,
+                extra=fields(),
             )
             self._down_since = None
             self.rejoined_at = self.clock()

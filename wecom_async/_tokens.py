@@ -34,6 +34,7 @@ from typing import Protocol
 
 import attrs
 
+from ._logfields import fields
 from ._retry import RetryPolicy
 from .errors import (
     APIConnectionError,
@@ -129,8 +130,13 @@ class TokenManager:
         credential_error_ttl: float = 60.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        api: str | None = None,
+        corp_id: str | None = None,
     ) -> None:
         self._key = key
+        #: The API path of the fetch and the corp, for the ``extra`` of log records.
+        self._api = api
+        self._corp_id = corp_id
         self._retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
         self._fetch = fetch
@@ -270,7 +276,19 @@ class TokenManager:
                     # gettoken has no limiter to cool down: wait out the block here.
                     delay = max(delay, self._retry.frequency_block_seconds)
                 retry_number += 1
-                logger.debug("retry %d of gettoken in %.2f s after %s", retry_number, delay, exc)
+                logger.debug(
+                    "retry %d of %s in %.2f s after %s",
+                    retry_number,
+                    self._api or "the token fetch",
+                    delay,
+                    exc,
+                    extra=fields(
+                        api=self._api,
+                        errcode=getattr(exc, "errcode", None),
+                        retry=retry_number,
+                        corp_id=self._corp_id,
+                    ),
+                )
                 await self._sleep(delay)
             finally:
                 self.fetches += 1

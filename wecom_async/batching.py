@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from functools import partial
 from itertools import islice
 from operator import attrgetter
 from types import TracebackType
@@ -36,9 +37,15 @@ from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from ._retry import CallStats
+    from ._telemetry import Telemetry
     from .client import TimeoutLike
     from .resources.schedules import Schedules
+
+#: The path of a bulk fetch's calls (``resources.schedules.PATH_GET``, not imported at run time).
+_PATH_GET = "oa/schedule/get"
 
 __all__ = [
     "BulkFetchError",
@@ -226,6 +233,9 @@ class ScheduleStream:
         self._stats = stats
         self._counters = _Counters(stats)
         self._generator: AsyncGenerator[ChunkResult, None] | None = None
+        #: With OpenTelemetry: the bulk fetch's span, parent of its calls' spans.
+        self._telemetry: Telemetry | None = schedules._client._core.telemetry
+        self._span: Span | None = None
         # Set when the run ends: from then on, chunks are cancelled on purpose.
         self._stopping = False
         self.missing: list[str] = []
@@ -273,8 +283,36 @@ class ScheduleStream:
         """
         if self._generator is not None:
             raise RuntimeError("a ScheduleStream can be iterated once")
-        self._generator = self._run()
+        self._generator = self._run() if self._telemetry is None else self._run_traced()
         return self._generator
+
+    async def _run_traced(self) -> AsyncGenerator[ChunkResult, None]:
+        """:meth:`_run` in a span (``wecom bulk <path>``) over the spans of its calls."""
+        assert self._telemetry is not None
+        self._span = span = self._telemetry.start_bulk(_PATH_GET, f"bulk {_PATH_GET}")
+        error: str | None = None
+        run = self._run()
+        try:
+            async for result in run:
+                yield result
+        except GeneratorExit:
+            raise  # the caller stopped early: not a failure
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            # Left early (aclose): the run stops its chunks now, not at garbage collection.
+            await run.aclose()
+            counters = self._counters
+            if error is None and self.failures:
+                error = BulkFetchError.__name__  # on_error="collect": failed, not raised
+            self._telemetry.end_bulk(
+                span,
+                ids=counters.ids_done,
+                chunks=counters.chunks_done,
+                failed_ids=counters.failed_ids,
+                error=error,
+            )
 
     async def _run(self) -> AsyncGenerator[ChunkResult, None]:
         ordered = self._ordered
@@ -389,9 +427,19 @@ class ScheduleStream:
             if self._schedules._client.closed:
                 # Fails at once, without taking a limiter slot and a token for nothing.
                 raise ClientClosedError("the client was closed during the bulk fetch")
-            found = await self._schedules._get_chunk(
-                sendable, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
+            get_chunk = partial(
+                self._schedules._get_chunk,
+                sendable,
+                timeout=self._timeout,
+                max_retries=self._max_retries,
+                stats=self._stats,
             )
+            if self._span is None:
+                found = await get_chunk()
+            else:
+                assert self._telemetry is not None
+                with self._telemetry.in_bulk(self._span, len(sendable)):
+                    found = await get_chunk()
         except (Exception, asyncio.CancelledError) as exc:
             # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
             # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token

@@ -15,10 +15,12 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from . import _converter, _sansio
+from . import _converter, _sansio, _telemetry
 from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from ._logfields import fields
 from ._ratelimit import APILimiter, RateLimits, Slot, limiter_for
 from ._retry import CallStats, RetryPolicy
+from ._telemetry import CallRecord, telemetry_for
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, token_key
 from ._transport import SessionPool, send
 from .errors import (
@@ -38,6 +40,8 @@ from .resources.calendars import Calendars
 from .resources.schedules import Schedules
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
     from redis.asyncio import Redis
 
     from ._redis import RedisCoordinator
@@ -140,8 +144,12 @@ class _Core:
         max_response_bytes: int,
         coordinator: RedisCoordinator | None,
         token_source: _TokenSource | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self.corp_id = corp_id
+        #: OpenTelemetry spans and metrics; ``None`` without opentelemetry-api (then no cost).
+        self.telemetry = telemetry_for(corp_id, tracer_provider, meter_provider, clock)
         self.max_response_bytes = max_response_bytes
         self.coordinator = coordinator
         #: ``limiter_for`` or, with ``redis=``, the coordinator's (limits shared through Redis).
@@ -160,6 +168,8 @@ class _Core:
         self.third_party = token_source is not None and token_source.third_party
         self.tokens = TokenManager(
             key=token_key(corp_id, corp_secret) if token_source is None else token_source.key,
+            api="gettoken" if token_source is None else "service/get_corp_token",
+            corp_id=corp_id,
             fetch=self.fetch_token if token_source is None else self.fetch_from_source,
             store=token_store,
             clock=clock,
@@ -195,12 +205,24 @@ class _Core:
     async def fetch_from_source(self, timeout: float | None = None) -> tuple[str, int]:
         """A token from the client's :class:`_TokenSource`, instead of gettoken."""
         assert self.token_source is not None
-        return await self.token_source.fetch(self.session(), timeout)
+        fetch = self.token_source.fetch(self.session(), timeout)
+        if self.telemetry is not None:
+            return await self.telemetry.token_fetch("service/get_corp_token", fetch)
+        return await fetch
 
     async def fetch_token(self, timeout: float | None = None) -> tuple[str, int]:
         """Call gettoken, within ``timeout`` seconds (that of the call needing the token)."""
+        if self.telemetry is not None:
+            return await self.telemetry.token_fetch("gettoken", self._gettoken(timeout))
+        return await self._gettoken(timeout)
+
+    async def _gettoken(self, timeout: float | None) -> tuple[str, int]:
         url = _sansio.gettoken_url(self.base_url, self.corp_id, self.corp_secret)
-        logger.debug("fetching an access token for corp %s", self.corp_id)
+        logger.debug(
+            "fetching an access token for corp %s",
+            self.corp_id,
+            extra=fields(api="gettoken", corp_id=self.corp_id),
+        )
         status, body = await send(
             self.session(),
             "GET",
@@ -283,6 +305,8 @@ class WeComClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         redis: str | Redis | None = None,
         redis_key_prefix: str = "",
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         _token_source: _TokenSource | None = None,
     ) -> None:
         _check_arguments(
@@ -302,6 +326,8 @@ class WeComClient:
             token_store=token_store,
             clock=clock,
             sleep=sleep,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         coordinator = None
         if redis is not None:
@@ -328,6 +354,8 @@ class WeComClient:
             max_response_bytes=max_response_bytes,
             coordinator=coordinator,
             token_source=_token_source,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._options = options
         self._derived = False
@@ -514,6 +542,7 @@ class WeComClient:
         timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         stats: CallStats | None = None,
+        _record: CallRecord | None = None,
     ) -> T:
         """POST ``body`` to ``path`` and return ``decode(status, body)`` of the answer.
 
@@ -522,7 +551,24 @@ class WeComClient:
         early or in the last second of its life) invalidates the token and resends at once: WeCom
         rejected the call before acting on it. A second one (the new token revoked too) is a
         retry under the policy, like every other failure.
+
+        With OpenTelemetry, the call runs in a span (``_telemetry``), measured in ``_record``.
         """
+        telemetry = self._core.telemetry
+        if telemetry is not None and _record is None:
+            return await telemetry.call(
+                path,
+                lambda record: self._call(
+                    path,
+                    body,
+                    decode,
+                    idempotent=idempotent,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    stats=stats,
+                    _record=record,
+                ),
+            )
         options = self._options
         if timeout is not None or max_retries is not None:
             options = options.override(timeout=timeout, max_retries=max_retries)
@@ -541,7 +587,14 @@ class WeComClient:
                     # The fetch obeys this call's timeout (gettoken is one more HTTP attempt).
                     await tokens.get(options.timeout.total)
                 # acquire/release rather than ``async with``: one coroutine less per attempt.
-                slot = await Slot(limiter).acquire()
+                if _record is None:
+                    slot = await Slot(limiter).acquire()
+                else:
+                    waited = time.perf_counter()
+                    slot = await Slot(limiter).acquire()
+                    _record.limiter_wait += time.perf_counter() - waited
+                    assert telemetry is not None
+                    telemetry.count_attempt(path)
                 try:
                     # Read the token only now: waiting for the slot may have taken long enough
                     # for the token read before to be revoked and replaced. When the current one
@@ -579,8 +632,20 @@ class WeComClient:
                 if isinstance(exc, AccessTokenError) and exc.errcode != 41001:
                     await tokens.invalidate(token)
                     if not token_refreshed:
-                        logger.debug("errcode %s on %s: new token, resending", exc.errcode, path)
+                        logger.debug(
+                            "errcode %s on %s: new token, resending",
+                            exc.errcode,
+                            path,
+                            extra=fields(
+                                api=path,
+                                errcode=exc.errcode,
+                                retry=retry_number,
+                                corp_id=core.corp_id,
+                            ),
+                        )
                         token_refreshed = True
+                        if _record is not None:
+                            _record.token_refreshed(exc.errcode)
                         continue
                     delay = policy.delay_for(exc, retry_number, idempotent=idempotent)
                 else:
@@ -594,6 +659,8 @@ class WeComClient:
                 retry_number += 1
                 if stats is not None:
                     stats.retries += 1
+                if _record is not None:
+                    _record.retried(retry_number, exc, delay)
                 logger.debug(
                     "retry %d/%d of %s in %.2f s after %s",
                     retry_number,
@@ -601,6 +668,12 @@ class WeComClient:
                     path,
                     delay,
                     _describe(exc),
+                    extra=fields(
+                        api=path,
+                        errcode=getattr(exc, "errcode", None),
+                        retry=retry_number,
+                        corp_id=core.corp_id,
+                    ),
                 )
                 await core.sleep(delay)
                 continue
@@ -644,6 +717,8 @@ def _check_arguments(
     token_store: object,
     clock: object,
     sleep: object,
+    tracer_provider: object = None,
+    meter_provider: object = None,
 ) -> None:
     """Raise :class:`ValidationError` naming every constructor argument that is wrong.
 
@@ -704,7 +779,30 @@ def _check_arguments(
     for name, value in (("clock", clock), ("sleep", sleep)):
         if not callable(value):
             check.add(name, f"must be a function, got {type(value).__name__}")
+    if tracer_provider is not None or meter_provider is not None:
+        _check_providers(check, tracer_provider, meter_provider)
     check.raise_if_any("WeComClient arguments")
+
+
+def _check_providers(check: Checker, tracer_provider: object, meter_provider: object) -> None:
+    """Check ``tracer_provider=``/``meter_provider=`` (imports OpenTelemetry: only when given)."""
+    if not _telemetry.available():
+        for name, value in (
+            ("tracer_provider", tracer_provider),
+            ("meter_provider", meter_provider),
+        ):
+            if value is not None:
+                check.add(name, "needs opentelemetry-api: pip install 'wecom-async[otel]'")
+        return
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
+    for name, value, kind in (
+        ("tracer_provider", tracer_provider, TracerProvider),
+        ("meter_provider", meter_provider, MeterProvider),
+    ):
+        if value is not None and not isinstance(value, kind):
+            check.add(name, f"must be an opentelemetry {kind.__name__}, got {type(value).__name__}")
 
 
 def _check_request_arguments(path: object, body: object) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
+from .._logfields import fields
 from ..errors import Problem, ValidationError
 from ._events import CallbackEvent
 from ._sansio import CallbackReceiver, CallbackResponse
@@ -123,6 +124,7 @@ class CallbackDispatcher:
                     attempt,
                     self.retries,
                     delay,
+                    extra=fields(retry=attempt),
                 )
                 await self._sleep(delay)
             else:
@@ -138,7 +140,9 @@ class CallbackDispatcher:
             self._fail(event, asyncio.CancelledError("handler cancelled"), "handler cancelled")
 
     def _fail(self, event: CallbackEvent, error: BaseException, why: str) -> None:
-        logger.error("callback event NOT delivered (%s): %r", why, event, exc_info=error)
+        logger.error(
+            "callback event NOT delivered (%s): %r", why, event, exc_info=error, extra=fields()
+        )
         self.failed.append(FailedDelivery(event, error))
 
     def retry_failed(self) -> int:
@@ -197,6 +201,7 @@ def respond(
                 dispatcher.pending,
                 dispatcher.closed,
                 event,
+                extra=fields(),
             )
             return CallbackResponse(503, (*response.headers, ("Retry-After", "1")), b"busy")
     return response

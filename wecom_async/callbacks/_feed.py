@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from .._logfields import fields
 from ..batching import DEFAULT_CONCURRENCY, ChunkFailure
 from ..errors import ClientClosedError, WeComError
 from ..models.schedule import MAX_IDS_PER_GET, Schedule
@@ -244,7 +245,9 @@ class ScheduleChangeFeed:
             self._check_open()
             self.stats.events += 1
             self.stats.ignored += 1
-            _log.info("change feed: ignored %r (it names no schedule or calendar)", event)
+            _log.info(
+                "change feed: ignored %r (it names no schedule or calendar)", event, extra=fields()
+            )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -263,7 +266,9 @@ class ScheduleChangeFeed:
             self._check_open()
             self.stats.events += 1
             self.stats.ignored += 1
-            _log.warning("change feed: ignored a schedule event without a ScheduleId")
+            _log.warning(
+                "change feed: ignored a schedule event without a ScheduleId", extra=fields()
+            )
             return
         await self._wait_for_space(schedule_id in self._pending or schedule_id in self._retrying)
         self.stats.events += 1
@@ -521,6 +526,7 @@ class ScheduleChangeFeed:
                 type(failure.error).__name__,
                 failure.error,
                 delay,
+                extra=fields(),
             )
             for schedule_id in retry:
                 del undelivered[schedule_id]

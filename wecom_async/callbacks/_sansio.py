@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from .._logfields import fields
 from ..errors import CallbackPayloadError, CallbackVerificationError, Problem, ValidationError
 from ._crypto import CallbackCrypto
 from ._events import CallbackEvent, UnknownEvent, parse_event
@@ -114,7 +115,11 @@ class CallbackReceiver:
             return _answer(400, f"missing query parameter(s): {', '.join(missing)}")
         signature, timestamp, nonce = (query[name] for name in _QUERY)
         if self.max_age is not None and not self._fresh(timestamp):
-            logger.warning("callback refused: timestamp further than max_age=%s s", self.max_age)
+            logger.warning(
+                "callback refused: timestamp further than max_age=%s s",
+                self.max_age,
+                extra=fields(),
+            )
             return _answer(403, "stale timestamp")
         if method == "GET":
             try:
@@ -125,7 +130,7 @@ class CallbackReceiver:
                     echostr=query["echostr"],
                 )
             except CallbackVerificationError as exc:
-                logger.warning("URL verification refused: %s", exc)
+                logger.warning("URL verification refused: %s", exc, extra=fields())
                 return _answer(403, "verification failed")
             return _answer(200, echo)
         if len(body) > self.max_body_bytes:
@@ -135,10 +140,10 @@ class CallbackReceiver:
                 msg_signature=signature, timestamp=timestamp, nonce=nonce, body=body
             )
         except CallbackPayloadError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", exc, extra=fields())
             return _answer(400, "bad request")
         except CallbackVerificationError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", exc, extra=fields())
             return _answer(403, "verification failed")
         try:
             event = self._parse(xml)
@@ -146,10 +151,16 @@ class CallbackReceiver:
             # Signed by WeCom but unusable: say so loudly, with the text of a schedule event (not
             # a secret; a provider's messages carry tickets and codes).
             text = xml[:2000] if self._parse is parse_event else b"(not logged)"
-            logger.error("WeCom sent a verified callback we cannot parse (%s): %r", exc, text)
+            logger.error(
+                "WeCom sent a verified callback we cannot parse (%s): %r", exc, text, extra=fields()
+            )
             return _answer(400, "bad request")
         if isinstance(event, UnknownEvent):
-            logger.info("callback event %r has no class: delivered as UnknownEvent", event.event)
+            logger.info(
+                "callback event %r has no class: delivered as UnknownEvent",
+                event.event,
+                extra=fields(),
+            )
         key = event.dedup_key
         if key in self._seen:
             self._seen.move_to_end(key)

@@ -17,6 +17,7 @@ from yarl import URL
 
 from .. import _converter, _sansio
 from .._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from .._logfields import fields
 from .._ratelimit import RateLimits
 from .._retry import RetryPolicy
 from .._tokens import MemoryTokenStore, TokenManager, TokenStore
@@ -32,6 +33,8 @@ from ..models._validation import Checker
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
     from redis.asyncio import Redis
 
     from .._redis import RedisCoordinator
@@ -108,7 +111,11 @@ class _SuiteCorpTokens:
 
     async def fetch(self, session: aiohttp.ClientSession, timeout: float | None) -> tuple[str, int]:
         body = {"auth_corpid": self._corp_id, "permanent_code": self._permanent_code}
-        logger.debug("fetching an access token for corp %s through the suite", self._corp_id)
+        logger.debug(
+            "fetching an access token for corp %s through the suite",
+            self._corp_id,
+            extra=fields(api=PATH_CORP_TOKEN, corp_id=self._corp_id),
+        )
         answer = await self._provider._with_suite_token(
             lambda suite_token: self._provider._post(
                 session,
@@ -142,7 +149,8 @@ class SuiteProvider:
     its access tokens through ``service/get_corp_token``; :meth:`custom_app_client` that of a
     custom-developed app (代开发), through ``gettoken`` with the permanent code as secret. All
     share one :class:`~wecom_async.SessionPool` (``pool=``, or the provider's own) and the
-    provider's options (``timeout``, ``retry``, ``rate_limits``… as for ``WeComClient``).
+    provider's options (``timeout``, ``retry``, ``rate_limits``, ``tracer_provider``… as for
+    ``WeComClient``).
     ``redis`` shares tokens, quotas and the concurrency cap through Redis as for ``WeComClient``
     (one Redis connection pool for the provider and all its clients). ``async with`` or
     :meth:`close` closes the clients and what the provider opened.
@@ -170,6 +178,8 @@ class SuiteProvider:
         redis: str | Redis | None = None,
         redis_key_prefix: str = "",
         permanent_code_api: Literal["v1", "v2"] = "v1",
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         check = Checker()
         for name, value in (
@@ -203,6 +213,8 @@ class SuiteProvider:
             token_store=token_store,
             clock=clock,
             sleep=sleep,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self.suite_id = suite_id
         self._suite_secret = suite_secret
@@ -240,6 +252,8 @@ class SuiteProvider:
             # Every client borrows the provider's Redis connection pool.
             "redis": None if self._coordinator is None else self._coordinator.redis,
             "redis_key_prefix": redis_key_prefix,
+            "tracer_provider": tracer_provider,
+            "meter_provider": meter_provider,
         }
         self._max_response_bytes = max_response_bytes
         self._permanent_code_path = PATH_PERMANENT_CODE[permanent_code_api]
@@ -252,6 +266,7 @@ class SuiteProvider:
             refresh_margin=token_refresh_margin,
             retry=retry,
             sleep=sleep,
+            api=PATH_SUITE_TOKEN,
         )
         self._clients: dict[str, tuple[str, WeComClient]] = {}
         self._custom_clients: dict[str, tuple[str, WeComClient]] = {}
@@ -301,7 +316,11 @@ class SuiteProvider:
             "suite_secret": self._suite_secret,
             "suite_ticket": ticket,
         }
-        logger.debug("fetching the suite_access_token of suite %s", self.suite_id)
+        logger.debug(
+            "fetching the suite_access_token of suite %s",
+            self.suite_id,
+            extra=fields(api=PATH_SUITE_TOKEN),
+        )
         answer = await self._post(
             self._session(), PATH_SUITE_TOKEN, "", body, _SuiteTokenResponse, timeout, ()
         )
@@ -320,7 +339,11 @@ class SuiteProvider:
         except SuiteAccessTokenError as exc:
             if exc.errcode == 41022:
                 raise
-            logger.debug("errcode %s: new suite_access_token, resending", exc.errcode)
+            logger.debug(
+                "errcode %s: new suite_access_token, resending",
+                exc.errcode,
+                extra=fields(errcode=exc.errcode),
+            )
             # Dropped only if still the current one: a burst of calls answered 42009 with the
             # same token causes one get_suite_token.
             await self.suite_tokens.invalidate(suite_token)
@@ -557,7 +580,9 @@ class SuiteProvider:
         async def handle(event: CallbackEvent) -> None:
             if isinstance(event, SuiteTicket):
                 if event.suite_id != self.suite_id:
-                    logger.warning("suite_ticket of another suite ignored: %s", event.suite_id)
+                    logger.warning(
+                        "suite_ticket of another suite ignored: %s", event.suite_id, extra=fields()
+                    )
                 elif event.timestamp >= self._ticket_time:
                     self.set_suite_ticket(event.suite_ticket)
                     self._ticket_time = event.timestamp
@@ -572,7 +597,9 @@ class SuiteProvider:
             elif isinstance(event, CancelAuth):
                 await self.forget(event.auth_corp_id)
             elif isinstance(event, UnknownSuiteEvent):
-                logger.info("command callback InfoType %r has no class", event.info_type)
+                logger.info(
+                    "command callback InfoType %r has no class", event.info_type, extra=fields()
+                )
             if on_event is not None:
                 await on_event(event)
 

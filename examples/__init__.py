@@ -1,0 +1,1 @@
+"""Examples of wecom_async in applications (not part of the package)."""

@@ -1,0 +1,1 @@
+"""A FastAPI service using one shared WeComClient: ``uvicorn examples.fastapi_app.app:app``."""
