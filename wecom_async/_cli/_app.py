@@ -38,9 +38,7 @@ from ._wire import (
     InputError,
     parse_time,
     schedule_line,
-    schedule_to_wire,
     to_add_kwargs,
-    to_wire,
 )
 
 __all__ = ["cli", "main"]
@@ -244,7 +242,7 @@ def schedules_get(schedule_ids: tuple[str, ...], fmt: str, conn: Connection) -> 
 
 def _print_schedules(found: list[Schedule], fmt: str) -> None:
     if fmt == "json":
-        stdout_write(dump_json([schedule_to_wire(s) for s in found], pretty=True) + b"\n")
+        stdout_write(dump_json([s.to_dict() for s in found], pretty=True) + b"\n")
     elif fmt == "jsonl":
         stdout_write(b"".join(schedule_line(s) for s in found))
     else:
@@ -583,9 +581,9 @@ def calendars_get(cal_ids: tuple[str, ...], fmt: str, conn: Connection) -> int:
 
     found = run(conn, main())
     if fmt == "json":
-        stdout_write(dump_json([to_wire(c) for c in found], pretty=True) + b"\n")
+        stdout_write(dump_json([c.to_dict() for c in found], pretty=True) + b"\n")
     elif fmt == "jsonl":
-        stdout_write(b"".join(dump_json(to_wire(c)) + b"\n" for c in found))
+        stdout_write(b"".join(dump_json(c.to_dict()) + b"\n" for c in found))
     else:
         from rich.console import Console
 

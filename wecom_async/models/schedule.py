@@ -20,6 +20,7 @@ import attrs
 import msgspec
 
 from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, reject_str, tz_from_offset
+from ._dicts import WireDict
 from ._validation import UINT32_MAX, Checker, describe, fmt_set, is_int
 
 __all__ = [
@@ -111,7 +112,7 @@ class OpMode(WireIntEnum):
     THIS_AND_FOLLOWING = 2  # 此日程及将来的所有日程
 
 
-class Attendee(msgspec.Struct, frozen=True, gc=False):
+class Attendee(WireDict, msgspec.Struct, frozen=True, gc=False):
     """A schedule attendee. Requests send ``userid`` only; responses add ``response_status``.
 
     Immutable and hashable like the attrs models, but a msgspec Struct that the garbage
@@ -125,7 +126,7 @@ class Attendee(msgspec.Struct, frozen=True, gc=False):
 
 
 @attrs.frozen(slots=True)
-class ExcludeTime:
+class ExcludeTime(WireDict):
     """An occurrence removed from a recurring schedule (``reminders.exclude_time_list[]``)."""
 
     start_time: int
@@ -137,7 +138,7 @@ class ExcludeTime:
 
 
 @attrs.frozen(slots=True)
-class Reminders:
+class Reminders(WireDict):
     """Reminder and recurrence settings (``schedule.reminders``).
 
     The defaults are WeCom's own defaults, so a request leaves out every field still at its
@@ -226,7 +227,7 @@ class Reminders:
 
 
 @attrs.frozen(slots=True)
-class Schedule:
+class Schedule(WireDict):
     """A schedule as schedule/get answers it (doc 97724).
 
     Unknown fields in the answer are ignored; missing optional ones take their defaults.
@@ -270,7 +271,7 @@ class Schedule:
 
 
 @attrs.frozen(slots=True)
-class ScheduleInput:
+class ScheduleInput(WireDict):
     """The writable fields of a schedule, as schedule/add and schedule/update send them.
 
     ``None`` means "not set": the field is left out of the request. Build it through
@@ -406,7 +407,7 @@ def _plain_userids(userids: Sequence[object]) -> bool:
 
 
 @attrs.frozen(slots=True)
-class AddScheduleRequest:
+class AddScheduleRequest(WireDict):
     """Body of schedule/add. ``agentid`` is only for old third-party multi-app suites."""
 
     schedule: ScheduleInput
@@ -428,14 +429,14 @@ class AddScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class AddScheduleResponse:
+class AddScheduleResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_id: str = ""
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesRequest:
+class GetSchedulesRequest(WireDict):
     """Body of schedule/get: at most 1000 IDs per call."""
 
     schedule_id_list: tuple[str, ...]
@@ -455,14 +456,14 @@ class GetSchedulesRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesResponse:
+class GetSchedulesResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_list: tuple[Schedule, ...] = ()
 
 
 @attrs.frozen(slots=True)
-class OKResponse:
+class OKResponse(WireDict):
     """An answer with nothing besides errcode/errmsg (schedule/del, the attendee calls…)."""
 
     errcode: int = 0
@@ -488,7 +489,7 @@ def _day_start(seconds: int, tz_offset_hours: int) -> int:
 
 
 @attrs.frozen(slots=True)
-class UpdateScheduleRequest:
+class UpdateScheduleRequest(WireDict):
     """Body of schedule/update: overwrites the schedule (fields left out are cleared).
 
     ``skip_attendees`` keeps the stored attendees (and their answers); ``attendees`` must then be
@@ -546,7 +547,7 @@ class UpdateScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class UpdateScheduleResponse:
+class UpdateScheduleResponse(WireDict):
     """``schedule_id`` is the new schedule split off by op_mode THIS/THIS_AND_FOLLOWING."""
 
     errcode: int = 0
@@ -555,7 +556,7 @@ class UpdateScheduleResponse:
 
 
 @attrs.frozen(slots=True)
-class DeleteScheduleRequest:
+class DeleteScheduleRequest(WireDict):
     """Body of schedule/del (cancels the schedule, or some occurrences of a recurring one)."""
 
     schedule_id: str
@@ -571,7 +572,7 @@ class DeleteScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class ScheduleAttendeesRequest:
+class ScheduleAttendeesRequest(WireDict):
     """Body of schedule/add_attendees and schedule/del_attendees: 1 to 1000 users."""
 
     schedule_id: str
@@ -591,7 +592,7 @@ class ScheduleAttendeesRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesByCalendarRequest:
+class GetSchedulesByCalendarRequest(WireDict):
     """Body of schedule/get_by_calendar. Both paging fields are always sent (no defaults)."""
 
     cal_id: str
@@ -609,7 +610,7 @@ class GetSchedulesByCalendarRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesByCalendarResponse:
+class GetSchedulesByCalendarResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_list: tuple[Schedule, ...] = ()
