@@ -5,8 +5,11 @@ doc 97725 del, doc 97723 get_by_calendar, docs 97721/97722 attendees): times are
 seconds, 0/1 flags are bools, enumerations are IntEnums that tolerate values added later. The
 classes are frozen attrs classes with slots and no attrs validators or converters, so the fast
 decoder (msgspec) builds them straight from response bytes; requests are checked by the explicit
-``validate`` functions below before anything is sent. :class:`Attendee`, the one model answers
-hold by the thousand, is a frozen msgspec Struct that the garbage collector does not track.
+``validate`` functions below before anything is sent. The parts of a schedule/get answer
+(:class:`Schedule`, :class:`Reminders`, :class:`ExcludeTime`, :class:`Attendee`), which bulk
+fetches hold by the hundred thousand, are written as attrs classes and turned by
+:func:`~wecom_async.models._common.untracked` into msgspec Structs the garbage collector never
+tracks, with the same attrs API.
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
-import msgspec
 
-from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, reject_str, tz_from_offset
+from ._common import (
+    DEFAULT_TZ_OFFSET,
+    WireIntEnum,
+    from_unix,
+    reject_str,
+    tz_from_offset,
+    untracked,
+)
 from ._dicts import WireDict
 from ._validation import UINT32_MAX, Checker, describe, fmt_set, is_int
 
@@ -112,19 +121,21 @@ class OpMode(WireIntEnum):
     THIS_AND_FOLLOWING = 2  # 此日程及将来的所有日程
 
 
-class Attendee(WireDict, msgspec.Struct, frozen=True, gc=False):
+@untracked
+@attrs.frozen(slots=True)
+class Attendee(WireDict):
     """A schedule attendee. Requests send ``userid`` only; responses add ``response_status``.
 
-    Immutable and hashable like the attrs models, but a msgspec Struct that the garbage
-    collector does not track (it holds a string and an int: it cannot be part of a reference
-    cycle). A schedule/get answer of 1000 schedules with 5–50 attendees holds ~27,000 of them; as
-    tracked objects they made the collector's passes cost as much as decoding itself.
+    Not tracked by the garbage collector (see :func:`~wecom_async.models._common.untracked`): a
+    schedule/get answer of 1000 schedules with 5–50 attendees holds ~27,000 of them; as tracked
+    objects they made the collector's passes cost as much as decoding itself.
     """
 
     userid: str
     response_status: ResponseStatus = ResponseStatus.PENDING
 
 
+@untracked
 @attrs.frozen(slots=True)
 class ExcludeTime(WireDict):
     """An occurrence removed from a recurring schedule (``reminders.exclude_time_list[]``)."""
@@ -137,6 +148,7 @@ class ExcludeTime(WireDict):
         return datetime.fromtimestamp(self.start_time, dt.timezone.utc)
 
 
+@untracked
 @attrs.frozen(slots=True)
 class Reminders(WireDict):
     """Reminder and recurrence settings (``schedule.reminders``).
@@ -226,6 +238,7 @@ class Reminders(WireDict):
             check.int_range(f"{path}.timezone", tz, -12, 12)
 
 
+@untracked
 @attrs.frozen(slots=True)
 class Schedule(WireDict):
     """A schedule as schedule/get answers it (doc 97724).
