@@ -224,7 +224,8 @@ def test_parquet_writer_memory_is_bounded_for_a_large_run(tmp_path: Path) -> Non
 
 def stored(fake: FakeWeCom, ids: list[str]) -> dict[str, dict[str, Any]]:
     """to_dict() of each schedule as the fake server holds it."""
-    return {i: Schedule.from_dict(fake.store.get_schedule(i)).to_dict() for i in ids}
+    found = {i: fake.store.get_schedule(i) for i in ids}
+    return {i: Schedule.from_dict(wire).to_dict() for i, wire in found.items() if wire is not None}
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
