@@ -36,6 +36,7 @@ from wecom_async import (
     Reminders,
     ResponseStatus,
     Schedule,
+    ValidationError,
     tables,
 )
 from wecom_async.testing import FakeWeCom
@@ -148,6 +149,10 @@ def test_parquet_writer_writes_parts_pyarrow_reads_as_one_table(tmp_path: Path) 
 def test_a_second_writer_is_locked_out(tmp_path: Path) -> None:
     with tables.ParquetWriter(tmp_path / "d"), pytest.raises(BlockingIOError):
         tables.ParquetWriter(tmp_path / "d", append=True)
+    for wrong in (0, 1.5):
+        with pytest.raises(ValidationError) as info:
+            tables.ParquetWriter(tmp_path / "e", row_group_size=wrong)  # type: ignore[arg-type]
+        assert info.value.paths == ("row_group_size",)
 
 
 def test_csv_parses_with_the_stdlib_csv_module() -> None:

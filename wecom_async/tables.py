@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from .errors import ExtraNotInstalledError
+from .errors import ExtraNotInstalledError, Problem, ValidationError
 from .models import Schedule
 
 if TYPE_CHECKING:
@@ -235,8 +235,9 @@ class ParquetWriter:
         overwrite: bool = False,
         compression: str = "zstd",
     ) -> None:
-        if row_group_size < 1:
-            raise ValueError(f"row_group_size must be at least 1, got {row_group_size}")
+        if type(row_group_size) is not int or row_group_size < 1:
+            problem = Problem("row_group_size", f"must be an int ≥ 1, got {row_group_size!r}")
+            raise ValidationError([problem], model="ParquetWriter arguments")
         self._pa = _pyarrow()
         self.path = os.fspath(path)
         self.row_group_size = row_group_size
