@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -169,6 +170,12 @@ def test_csv_parses_with_the_stdlib_csv_module() -> None:
     text = tables.to_csv([*schedules, tricky])
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [csv_row_to_wire(r) for r in rows] == [s.to_dict() for s in [*schedules, tricky]]
+    # The JSON columns are to_dict's JSON exactly (0/1, not true/false: 1 == True in Python).
+    for row, schedule in zip(rows, [*schedules, tricky], strict=True):
+        wire = schedule.to_dict()
+        for name in ("admins", "attendees", "reminders"):
+            assert row[name] == orjson.dumps(wire[name]).decode()
+        assert row["is_whole_day"] in ("0", "1")
     assert rows[-1]["start_time"] == "2026-01-05T08:00:00Z"
     assert rows[-1]["timezone"] == "-5"
     assert tables.to_csv([], header=True) == ",".join(tables.COLUMNS) + "\r\n"

@@ -31,8 +31,8 @@ import io
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -364,30 +364,49 @@ def _fsync_dir(path: str) -> None:
 
 
 def _utc(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _csv_record(schedule: Schedule) -> list[Any]:
-    row = schedule.to_dict()
+def _csv_record(s: Schedule) -> list[Any]:
+    # Read straight from the model like _columns; the JSON columns in the wire form (flags as
+    # 0/1, enumerations as numbers), as ``to_dict`` writes them (the tests compare the two).
+    r = s.reminders
+    reminders = {
+        "is_remind": int(r.is_remind),
+        "remind_before_event_secs": r.remind_before_event_secs,
+        "remind_time_diffs": r.remind_time_diffs,
+        "is_repeat": int(r.is_repeat),
+        "repeat_type": int(r.repeat_type),
+        "repeat_until": r.repeat_until,
+        "is_custom_repeat": int(r.is_custom_repeat),
+        "repeat_interval": r.repeat_interval,
+        "repeat_day_of_week": r.repeat_day_of_week,
+        "repeat_day_of_month": r.repeat_day_of_month,
+        "timezone": r.timezone,
+        "exclude_time_list": [{"start_time": e.start_time} for e in r.exclude_time_list],
+    }
+    attendees = [
+        {"userid": a.userid, "response_status": int(a.response_status)} for a in s.attendees
+    ]
     return [
-        row["schedule_id"],
-        row["cal_id"],
-        row["summary"],
-        row["description"],
-        row["location"],
-        _utc(row["start_time"]),
-        _utc(row["end_time"]),
-        row["reminders"]["timezone"],
-        row["is_whole_day"],
-        row["status"],
-        row.get("sequence", 0),
-        _json(row["admins"]),
-        _json(row["attendees"]),
-        _json(row["reminders"]),
+        s.schedule_id,
+        s.cal_id,
+        s.summary,
+        s.description,
+        s.location,
+        _utc(s.start_time),
+        _utc(s.end_time),
+        r.timezone,
+        int(s.is_whole_day),
+        int(s.status),
+        s.sequence,
+        _json(s.admins),
+        _json(attendees),
+        _json(reminders),
     ]
 
 
