@@ -41,9 +41,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks B1–B9 (loopback only, a few minutes); rewrites benchmarks/RESULTS.md.
+    """Benchmarks B1–B10 (loopback only, a few minutes); rewrites benchmarks/RESULTS.md.
 
     ``nox -s bench -- --only B1 B4`` runs some of them (RESULTS.md then lists only those).
     """
-    session.install("-e", ".[bench,redis]")
+    session.install("-e", ".[bench,redis,arrow]")
     session.run("python", "-m", "benchmarks", "--command", "nox -s bench", *session.posargs)

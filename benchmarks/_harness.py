@@ -65,6 +65,8 @@ class Sizes:
     fleet_processes: int = 8
     fleet_seconds: float = 65.0
     fleet_per_minute: int = 1200
+    #: B10: schedules written to each table format.
+    table_schedules: int = 100_000
 
 
 FULL = Sizes()
@@ -87,6 +89,7 @@ SMOKE = Sizes(
     fleet_processes=2,
     fleet_seconds=2.0,
     fleet_per_minute=600,
+    table_schedules=500,
 )
 
 

@@ -146,3 +146,18 @@ def test_max_in_window_counts_closed_windows() -> None:
     times = sorted(rng.uniform(0, 500) for _ in range(300))
     brute = max(sum(1 for u in times if t <= u <= t + 30) for t in times)
     assert max_in_window(times, 30) == brute
+
+
+def test_the_tables_benchmark_measures_parquet_and_csv_against_jsonl() -> None:
+    (result,) = bench_main.run_all(SMOKE, ["B10"], log=lambda _: None)
+    rows = {row.measure: row for row in result.rows}
+    per = f"{SMOKE.table_schedules:,} light schedules"
+    for fmt in ("Parquet", "CSV"):
+        for what in ("time", "size"):
+            row = rows[f"write {per} to {fmt} ÷ to JSONL: {what}"]
+            assert row.ours > 0
+            assert row.baseline is not None
+            assert row.baseline > 0
+            assert row.ratio == row.ours / row.baseline
+    # Sizes are no timing: columnar and compressed, the same rows take less room than JSONL.
+    assert rows[f"write {per} to Parquet ÷ to JSONL: size"].ratio < 0.5

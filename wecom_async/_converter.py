@@ -34,10 +34,12 @@ import attrs
 import cattrs
 import msgspec
 import orjson
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from .errors import ValidationError
 from .models._validation import unencodable
-from .models.schedule import Attendee
+from .models.calendar import Calendar
+from .models.schedule import Attendee, Schedule
 
 __all__ = [
     "converter",
@@ -48,6 +50,7 @@ __all__ = [
     "loads",
     "structure",
     "unstructure",
+    "wire",
 ]
 
 T = TypeVar("T")
@@ -156,6 +159,41 @@ def decoder_for(model: type[T]) -> Callable[[bytes], T]:
 def loads(body: bytes) -> Any:
     """Response bytes → plain JSON data (for endpoints without a model)."""
     return orjson.loads(body)
+
+
+# --- the wire shape of a whole model (``to_dict``) ---------------------------------------------
+#
+# ``Model.to_dict()`` (wecom_async/models/_dicts.py) and the command line's JSON output: every
+# field under WeCom's name, flags as 0/1, enumerations as numbers, msgspec Struct parts (such as
+# Attendee) by their fields: the shape WeCom's answers have. Two fields are left out:
+# ``Schedule.sequence`` when 0 (only get_by_calendar answers carry it) and ``Calendar.adminis``
+# (the example's spelling, read into ``admins`` when decoding).
+
+wire = cattrs.Converter()
+wire.register_unstructure_hook(bool, int)
+
+
+def _unstructure_struct(obj: msgspec.Struct) -> dict[str, Any]:
+    return {name: wire.unstructure(getattr(obj, name)) for name in obj.__struct_fields__}
+
+
+wire.register_unstructure_hook_func(
+    lambda cls: isinstance(cls, type) and issubclass(cls, msgspec.Struct), _unstructure_struct
+)
+wire.register_unstructure_hook(
+    Calendar, make_dict_unstructure_fn(Calendar, wire, adminis=override(omit=True))
+)
+_schedule_to_wire = make_dict_unstructure_fn(Schedule, wire)
+
+
+def _unstructure_schedule(schedule: Schedule) -> dict[str, Any]:
+    data = _schedule_to_wire(schedule)
+    if not data["sequence"]:
+        del data["sequence"]
+    return data
+
+
+wire.register_unstructure_hook(Schedule, _unstructure_schedule)
 
 
 # --- the request encoder compiler ------------------------------------------------------------

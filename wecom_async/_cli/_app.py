@@ -38,9 +38,7 @@ from ._wire import (
     InputError,
     parse_time,
     schedule_line,
-    schedule_to_wire,
     to_add_kwargs,
-    to_wire,
 )
 
 __all__ = ["cli", "main"]
@@ -244,7 +242,7 @@ def schedules_get(schedule_ids: tuple[str, ...], fmt: str, conn: Connection) -> 
 
 def _print_schedules(found: list[Schedule], fmt: str) -> None:
     if fmt == "json":
-        stdout_write(dump_json([schedule_to_wire(s) for s in found], pretty=True) + b"\n")
+        stdout_write(dump_json([s.to_dict() for s in found], pretty=True) + b"\n")
     elif fmt == "jsonl":
         stdout_write(b"".join(schedule_line(s) for s in found))
     else:
@@ -267,14 +265,32 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     # "-" is stdout, as for --ids (not a file named "-" in the current directory).
     callback=lambda _ctx, _param, value: "/dev/stdout" if value == "-" else value,
-    metavar="FILE.jsonl|-",
-    help="Where the schedules go, one JSON object per line (WeCom's field names); - is stdout.",
+    metavar="OUT|-",
+    help="Where the schedules go (- is stdout; not for parquet, which writes a directory).",
 )
-@click.option("--resume", is_flag=True, help="Continue FILE.jsonl: skip the IDs already in it.")
-@click.option("--overwrite", is_flag=True, help="Empty FILE.jsonl first if it exists.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per line (WeCom's field names). csv: one row per schedule "
+    "(header first; lists as JSON text). parquet: a directory of part files, one row group "
+    "each (needs the arrow extra). The columns are in the README.",
+)
+@click.option(
+    "--row-group-size",
+    type=click.IntRange(1, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="parquet: schedules per part file (one row group each); a crash loses at most the "
+    "part being filled, fetched again by --resume.",
+)
+@click.option("--resume", is_flag=True, help="Continue OUT: skip the IDs already in it.")
+@click.option("--overwrite", is_flag=True, help="Empty OUT first if it exists.")
 @click.option(
     "--allow-missing",
     is_flag=True,
@@ -301,14 +317,14 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display; the report still shows.")
 @api_options
 def schedules_fetch(conn: Connection, **params: Any) -> int:
-    """Export any number of schedules to JSONL, resumably.
+    """Export any number of schedules to JSONL, CSV or Parquet, resumably.
 
     \b
     Progress shows IDs done, rate, ETA and retries (a line every 10 s when stderr is not a
     terminal). Ctrl-C or SIGTERM stops at once: everything written is kept whole and synced,
-    and --resume continues where it stopped, so every ID ends up exactly once in the file.
-    IDs WeCom did not return go to FILE.jsonl.missing.txt, IDs that failed after retries to
-    FILE.jsonl.failed.txt (both usable with --ids). Exit code: 0 all fetched, 3 some failed,
+    and --resume continues where it stopped, so every ID ends up exactly once in the output.
+    IDs WeCom did not return go to OUT.missing.txt, IDs that failed after retries to
+    OUT.failed.txt (both usable with --ids). Exit code: 0 all fetched, 3 some failed,
     4 some missing, 130/143 interrupted, 1 stopped on an error.
     """
     options = fetch_options_from(params)
@@ -583,9 +599,9 @@ def calendars_get(cal_ids: tuple[str, ...], fmt: str, conn: Connection) -> int:
 
     found = run(conn, main())
     if fmt == "json":
-        stdout_write(dump_json([to_wire(c) for c in found], pretty=True) + b"\n")
+        stdout_write(dump_json([c.to_dict() for c in found], pretty=True) + b"\n")
     elif fmt == "jsonl":
-        stdout_write(b"".join(dump_json(to_wire(c)) + b"\n" for c in found))
+        stdout_write(b"".join(dump_json(c.to_dict()) + b"\n" for c in found))
     else:
         from rich.console import Console
 

@@ -1,14 +1,18 @@
-"""``schedules fetch``: a resumable bulk export of any number of schedule IDs to JSONL.
+"""``schedules fetch``: a resumable bulk export of any number of schedule IDs to JSONL, CSV or
+Parquet.
 
 How it stays safe:
 
 * **Memory**: schedules are streamed with ``client.schedules.iter_many`` and written chunk by
   chunk; only the chunks in flight are held. What grows with the input is the ID list itself
   (about 100 bytes per ID, for de-duplication and ``--resume``), never the schedules.
-* **No torn lines**: a chunk's lines go to the file in one ``write`` of whole lines, and are in
-  the kernel's hands as soon as the call returns (``fsync`` once a second and at the end, for
-  power losses). Only a ``kill -9`` or a crash in the middle of that write can leave a partial
-  last line; ``--resume`` finds it and cuts it off before appending.
+* **No torn lines**: a chunk's lines (JSONL) or records (CSV) go to the file in one ``write``, and
+  are in the kernel's hands as soon as the call returns (``fsync`` once a second and at the end,
+  for power losses). Only a ``kill -9`` or a crash in the middle of that write can leave a
+  partial last line or record; ``--resume`` finds it and cuts it off before appending.
+* **Parquet** is a directory of part files (:class:`wecom_async.tables.ParquetWriter`): each
+  part, one row group, is written under a hidden name, synced and renamed, so the directory only
+  ever holds whole parts; ``--resume`` reads their IDs and removes an unfinished part.
 * **Ctrl-C / SIGTERM**: the fetch stops at once (chunks in flight are dropped, they will be
   fetched again), what was written is synced and counted, the report is written, and the exit
   code is 128 + the signal.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import os
 import signal
 import stat
@@ -54,11 +59,14 @@ from .. import (
     APITimeoutError,
     BulkProgress,
     ChunkFailure,
+    ExtraNotInstalledError,
     HTTPStatusError,
     InvalidCredentialsError,
     PermissionDeniedError,
     ResponseDecodeError,
+    Schedule,
     ScheduleStream,
+    tables,
 )
 from ._common import (
     EXIT_ERROR,
@@ -90,6 +98,8 @@ SHOWN_IDS = 10
 class FetchOptions:
     ids_source: str
     out: str
+    format: str
+    row_group_size: int
     resume: bool
     overwrite: bool
     chunk_size: int
@@ -112,16 +122,33 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+class Sink(Protocol):
+    """Where the schedules go; ``done`` holds the IDs already there (``--resume``)."""
+
+    done: set[str]
+
+    @property
+    def regular(self) -> bool: ...
+    @property
+    def lines_before(self) -> int: ...
+    @property
+    def written_lines(self) -> int: ...
+    def repair_note(self) -> str | None: ...
+    def write_schedules(self, schedules: list[Schedule]) -> None: ...
+    def close(self) -> OSError | None: ...
+
+
 class Output:
-    """The JSONL output: locked, scanned on resume, appended to in whole lines.
+    """The JSONL or CSV output: locked, scanned on resume, appended to in whole lines/records.
 
     Not a regular file (``--out /dev/stdout`` into a pipe, a terminal…): written the same way,
     but not locked, synced nor truncated (none of that applies), and ``--resume`` is refused
-    (nothing can be read back from it).
+    (nothing can be read back from it). A CSV output starts with its header line.
     """
 
-    def __init__(self, path: str, *, resume: bool, overwrite: bool) -> None:
+    def __init__(self, path: str, *, resume: bool, overwrite: bool, fmt: str = "jsonl") -> None:
         self.path = path
+        self.fmt = fmt
         self.done: set[str] = set()
         self.lines_before = 0
         self.cut_bytes = 0
@@ -145,19 +172,22 @@ class Output:
                         "can be read back from it",
                         EXIT_USAGE,
                     )
+                self._header()
                 return
             self._lock()
             size = os.fstat(self.fd).st_size
             if overwrite:
                 os.ftruncate(self.fd, 0)
             elif resume:
-                self._scan()
+                self._scan_csv() if fmt == "csv" else self._scan()
             elif size:
                 raise CLIError(
                     f"{path} already exists ({size:,} bytes): pass --resume to continue that "
                     "export (IDs already in it are skipped) or --overwrite to start over",
                     EXIT_USAGE,
                 )
+            if os.fstat(self.fd).st_size == 0:
+                self._header()
         except BaseException:
             os.close(self.fd)
             raise
@@ -208,16 +238,89 @@ class Output:
             os.ftruncate(self.fd, good)
             os.fsync(self.fd)
 
+    def _header(self) -> None:
+        if self.fmt == "csv":
+            self.write(tables.to_csv((), header=True).encode())
+
+    def _scan_csv(self) -> None:
+        """Collect the IDs already exported to CSV; cut off a partial last record.
+
+        A record may span lines (a description with line breaks, quoted): the lines are fed to
+        the csv reader one by one, so the bytes read after each record are where it ends. A
+        record cut short by a crash ends without its line break, or inside its quotes.
+        """
+        good = 0
+        consumed = 0
+        ended = True
+
+        def lines(file: Any) -> Iterable[str]:
+            nonlocal consumed, ended
+            for raw in file:
+                consumed += len(raw)
+                ended = raw.endswith(b"\n")
+                yield raw.decode("utf-8", errors="replace")
+
+        with open(self.path, "rb") as file:
+            records = csv.reader(lines(file), strict=True)
+            number = 0
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                except csv.Error:
+                    ended = False  # a quoted field not closed: the record was cut short
+                    break
+                if not ended:
+                    break
+                number += 1
+                if number == 1:
+                    if tuple(record) != tables.COLUMNS:
+                        self._refuse(number)
+                elif len(record) != len(tables.COLUMNS) or not record[0]:
+                    self._refuse(number)
+                else:
+                    self.done.add(record[0])
+                    self.lines_before += 1
+                good = consumed
+        if consumed > good:
+            self.cut_bytes = consumed - good
+            os.ftruncate(self.fd, good)
+            os.fsync(self.fd)
+
+    def _refuse(self, record: int) -> None:
+        raise CLIError(
+            f"{self.path} record {record} is not a schedule exported by this command; "
+            "refusing to resume into it (move it away, or use --overwrite)",
+            EXIT_USAGE,
+        )
+
+    def repair_note(self) -> str | None:
+        if not self.cut_bytes:
+            return None
+        what = "record" if self.fmt == "csv" else "line"
+        return (
+            f"Cut off a partial last {what} ({self.cut_bytes:,} bytes) left in {self.path} by "
+            "an interrupted run; its schedule will be fetched again."
+        )
+
+    def write_schedules(self, schedules: list[Schedule]) -> None:
+        if self.fmt == "csv":
+            self.write_lines([tables.to_csv(schedules, header=False).encode()], len(schedules))
+        else:
+            self.write_lines([schedule_line(s) for s in schedules])
+
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
             view = view[written:]
 
-    def write_lines(self, lines: list[bytes]) -> None:
+    def write_lines(self, lines: list[bytes], count: int | None = None) -> None:
+        """Write *lines* in one go (``count`` schedules: one per line unless given)."""
         if lines:
             self.write(b"".join(lines))
-            self.written_lines += len(lines)
+            self.written_lines += len(lines) if count is None else count
         now = time.monotonic()
         if self.regular and now - self._last_sync >= SYNC_INTERVAL:
             os.fsync(self.fd)
@@ -236,6 +339,87 @@ class Output:
                 os.close(self.fd)  # also releases the lock
                 self.fd = -1
         return error
+
+
+class ParquetOutput:
+    """The Parquet output: a dataset directory written by :class:`tables.ParquetWriter`."""
+
+    regular = True
+
+    def __init__(self, path: str, *, resume: bool, overwrite: bool, row_group_size: int) -> None:
+        self.path = path
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise CLIError(
+                f"--out {path} is a file: Parquet output is a directory of part files",
+                EXIT_USAGE,
+            )
+        try:
+            self.writer = tables.ParquetWriter(
+                path, row_group_size=row_group_size, append=resume, overwrite=overwrite
+            )
+        except ExtraNotInstalledError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        except BlockingIOError:
+            raise CLIError(
+                f"{path} is being written by another wecom-async process; wait for it or stop "
+                "it first",
+                EXIT_ERROR,
+            ) from None
+        except FileExistsError:
+            raise CLIError(
+                f"{path} already holds a Parquet export: pass --resume to continue it (IDs "
+                "already in it are skipped) or --overwrite to start over",
+                EXIT_USAGE,
+            ) from None
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+        except Exception as exc:  # a part pyarrow cannot read
+            raise CLIError(
+                f"{path} holds a part that is not a Parquet export of this command ({exc}); "
+                "refusing to resume into it (move it away, or use --overwrite)",
+                EXIT_USAGE,
+            ) from None
+        self.done = set(self.writer.existing_ids)
+        self.lines_before = len(self.writer.existing_ids)
+        self.writer.existing_ids = []
+
+    def repair_note(self) -> str | None:
+        if not self.writer.removed_bytes:
+            return None
+        return (
+            f"Removed an unfinished part ({self.writer.removed_bytes:,} bytes) left in "
+            f"{self.path} by an interrupted run; its schedules will be fetched again."
+        )
+
+    @property
+    def written_lines(self) -> int:
+        return self.writer.rows_written
+
+    def write_schedules(self, schedules: list[Schedule]) -> None:
+        self.writer.write(schedules)
+
+    def close(self) -> OSError | None:
+        """Write the rows held as a last part; the error doing so, if any (the report shows it)."""
+        try:
+            self.writer.close()
+        except OSError as exc:
+            return exc
+        return None
+
+
+def open_output(options: FetchOptions) -> Sink:
+    if options.format == "parquet":
+        if options.out == "/dev/stdout":
+            raise CLIError("--format parquet writes a directory: give --out a path", EXIT_USAGE)
+        return ParquetOutput(
+            options.out,
+            resume=options.resume,
+            overwrite=options.overwrite,
+            row_group_size=options.row_group_size,
+        )
+    return Output(
+        options.out, resume=options.resume, overwrite=options.overwrite, fmt=options.format
+    )
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -421,7 +605,7 @@ async def _tick(view: View, stream: ScheduleStream, state: State) -> None:
 
 
 async def _run(
-    conn: Connection, todo: list[str], out: Output, options: FetchOptions, state: State, view: View
+    conn: Connection, todo: list[str], out: Sink, options: FetchOptions, state: State, view: View
 ) -> None:
     async with conn.client() as client:
         # Fail early and clearly on wrong credentials or an unreachable server.
@@ -440,7 +624,7 @@ async def _run(
             try:
                 async for chunk in chunks:
                     try:
-                        out.write_lines([schedule_line(s) for s in chunk.schedules])
+                        out.write_schedules(list(chunk.schedules))
                     except OSError as exc:  # disk full, reader of the pipe gone…
                         state.aborted = exc
                         break
@@ -468,7 +652,7 @@ async def _run(
 
 
 async def _supervise(
-    conn: Connection, todo: list[str], out: Output, options: FetchOptions, state: State, view: View
+    conn: Connection, todo: list[str], out: Sink, options: FetchOptions, state: State, view: View
 ) -> None:
     """Run the fetch as a task that SIGINT/SIGTERM cancel; what was written stays.
 
@@ -488,13 +672,11 @@ async def _supervise(
 def fetch(conn: Connection, ids: IDList, options: FetchOptions) -> int:
     """Export; print the report; return the exit code."""
     console = stderr_console()
-    out = Output(options.out, resume=options.resume, overwrite=options.overwrite)
+    out = open_output(options)
     try:
-        if out.cut_bytes:
-            console.print(
-                f"Cut off a partial last line ({out.cut_bytes:,} bytes) left in {options.out} "
-                "by an interrupted run; its schedule will be fetched again."
-            )
+        note = out.repair_note()
+        if note is not None:
+            console.print(note)
         todo = [i for i in ids.ids if i not in out.done]
         state = State(todo=len(todo), skipped=len(ids.ids) - len(todo))
         out.done.clear()
@@ -610,7 +792,7 @@ def _report(
     conn: Connection,
     options: FetchOptions,
     ids: IDList,
-    out: Output,
+    out: Sink,
     state: State,
 ) -> int:
     if out.regular:
@@ -721,6 +903,8 @@ def fetch_options_from(params: dict[str, Any]) -> FetchOptions:
     return FetchOptions(
         ids_source=params["ids"],
         out=params["out"],
+        format=params["format_"],
+        row_group_size=params["row_group_size"],
         resume=params["resume"],
         overwrite=params["overwrite"],
         chunk_size=params["chunk_size"],

@@ -45,7 +45,6 @@ from ._common import (
     stderr_console,
 )
 from ._fetch import LOG_INTERVAL, Output
-from ._wire import schedule_to_wire
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -108,7 +107,7 @@ def change_line(change: ScheduleChange | CalendarChange) -> bytes:
             "kind": change.kind,
             "schedule_id": change.schedule_id,
             "cal_id": change.cal_id,
-            "schedule": None if change.schedule is None else schedule_to_wire(change.schedule),
+            "schedule": None if change.schedule is None else change.schedule.to_dict(),
         }
         if change.error is not None:
             data["error"] = f"{type(change.error).__name__}: {change.error}"

@@ -1,8 +1,9 @@
 """Schedules as JSON: the wire form out (exports), and schedule objects in (``schedules add``).
 
-Out: every field of a :class:`~wecom_async.Schedule` under WeCom's own names, flags as 0/1 and
-enumerations as numbers — exactly the shape ``oa/schedule/get`` answers, so tools written against
-WeCom's documentation read the export as is. ``schedule_id`` comes first in each line.
+Out: the models' ``to_dict()``: every field of a :class:`~wecom_async.Schedule` under WeCom's own
+names, flags as 0/1 and enumerations as numbers — exactly the shape ``oa/schedule/get`` answers,
+so tools written against WeCom's documentation read the export as is. ``schedule_id`` comes
+first in each line.
 
 In: a ``schedule`` object as WeCom's ``oa/schedule/add`` takes it (or an exported line: the
 output-only fields ``schedule_id``, ``status``, ``sequence``, attendees' ``response_status`` and
@@ -16,38 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import cattrs
 import orjson
 
 from .. import Attendee, Reminders, RepeatType, Schedule
 from ..models import AddScheduleRequest, ScheduleInput
 
-__all__ = ["parse_time", "schedule_line", "schedule_to_wire", "to_add_kwargs", "to_wire"]
-
-_out = cattrs.Converter()
-_out.register_unstructure_hook(bool, int)
-# Attendee is a msgspec Struct (untracked by the GC), not an attrs class: tell cattrs its fields.
-_out.register_unstructure_hook(
-    Attendee, lambda a: {"userid": a.userid, "response_status": int(a.response_status)}
-)
-
-
-def to_wire(obj: object) -> Any:
-    """Any model (a calendar…) in wire form: WeCom's field names, flags as 0/1."""
-    return _out.unstructure(obj)
-
-
-def schedule_to_wire(schedule: Schedule) -> dict[str, Any]:
-    """A schedule as WeCom's schedule/get lists it (``sequence`` only when it is set)."""
-    data: dict[str, Any] = _out.unstructure(schedule)
-    if not data.get("sequence"):
-        data.pop("sequence", None)
-    return data
+__all__ = ["parse_time", "schedule_line", "to_add_kwargs"]
 
 
 def schedule_line(schedule: Schedule) -> bytes:
-    """One JSONL line (newline included)."""
-    return orjson.dumps(schedule_to_wire(schedule)) + b"\n"
+    """One JSONL line (newline included): the schedule's ``to_dict()``."""
+    return orjson.dumps(schedule.to_dict()) + b"\n"
 
 
 # --- input ---------------------------------------------------------------------------------------

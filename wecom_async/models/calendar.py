@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from ._common import WireIntEnum, reject_str
+from ._dicts import WireDict
 from ._validation import Checker, describe
 from .schedule import MAX_CAL_ID_BYTES, MAX_USERID_BYTES
 
@@ -57,7 +58,7 @@ class CalendarPermission(WireIntEnum):
 
 
 @attrs.frozen(slots=True)
-class CalendarShare:
+class CalendarShare(WireDict):
     """A member the calendar is shared with (``shares[]``).
 
     ``permission`` defaults to ``VIEW``, WeCom's documented default, so a share at the default is
@@ -69,7 +70,7 @@ class CalendarShare:
 
 
 @attrs.frozen(slots=True)
-class PublicRange:
+class PublicRange(WireDict):
     """Who may subscribe to a public calendar (``public_range``).
 
     ``partyids`` are department IDs (integers in WeCom's contact API).
@@ -95,7 +96,7 @@ class PublicRange:
 
 
 @attrs.frozen(slots=True)
-class Calendar:
+class Calendar(WireDict):
     """A calendar as calendar/get answers it (doc 97717).
 
     Unknown fields in the answer are ignored; missing optional ones take their defaults.
@@ -128,7 +129,7 @@ class Calendar:
 
 
 @attrs.frozen(slots=True)
-class CalendarInput:
+class CalendarInput(WireDict):
     """The writable fields of a calendar, as calendar/add and calendar/update send them.
 
     ``None`` means "not set": the field is left out of the request. ``cal_id`` is for update
@@ -212,7 +213,7 @@ def _is_list(check: Checker, path: str, values: object) -> bool:
 
 
 @attrs.frozen(slots=True)
-class AddCalendarRequest:
+class AddCalendarRequest(WireDict):
     """Body of calendar/add. ``agentid`` is only for old third-party multi-app suites."""
 
     calendar: CalendarInput
@@ -246,7 +247,7 @@ class AddCalendarRequest:
 
 
 @attrs.frozen(slots=True)
-class UpdateCalendarRequest:
+class UpdateCalendarRequest(WireDict):
     """Body of calendar/update: overwrites the calendar (fields left out are cleared).
 
     ``skip_public_range`` keeps the stored public range; ``public_range`` must then be left out.
@@ -272,7 +273,7 @@ class UpdateCalendarRequest:
 
 
 @attrs.frozen(slots=True)
-class ShareFailure:
+class ShareFailure(WireDict):
     """A share WeCom refused (``fail_result.shares[]``): the user and why."""
 
     userid: str = ""
@@ -281,14 +282,14 @@ class ShareFailure:
 
 
 @attrs.frozen(slots=True)
-class CalendarFailResult:
+class CalendarFailResult(WireDict):
     """``fail_result`` of calendar/add and calendar/update: the inputs WeCom refused."""
 
     shares: tuple[ShareFailure, ...] = ()
 
 
 @attrs.frozen(slots=True)
-class AddCalendarResponse:
+class AddCalendarResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     cal_id: str = ""
@@ -296,14 +297,14 @@ class AddCalendarResponse:
 
 
 @attrs.frozen(slots=True)
-class UpdateCalendarResponse:
+class UpdateCalendarResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     fail_result: CalendarFailResult = CalendarFailResult()
 
 
 @attrs.frozen(slots=True)
-class CalendarWriteResult:
+class CalendarWriteResult(WireDict):
     """What ``client.calendars.add``/``update``/``patch`` return.
 
     The calendar was written, but WeCom may have refused some shares (an unknown user, say):
@@ -325,7 +326,7 @@ class CalendarWriteResult:
 
 
 @attrs.frozen(slots=True)
-class GetCalendarsRequest:
+class GetCalendarsRequest(WireDict):
     """Body of calendar/get: at most 1000 IDs per call."""
 
     cal_id_list: tuple[str, ...]
@@ -343,14 +344,14 @@ class GetCalendarsRequest:
 
 
 @attrs.frozen(slots=True)
-class GetCalendarsResponse:
+class GetCalendarsResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     calendar_list: tuple[Calendar, ...] = ()
 
 
 @attrs.frozen(slots=True)
-class DeleteCalendarRequest:
+class DeleteCalendarRequest(WireDict):
     """Body of calendar/del."""
 
     cal_id: str

@@ -5,8 +5,11 @@ doc 97725 del, doc 97723 get_by_calendar, docs 97721/97722 attendees): times are
 seconds, 0/1 flags are bools, enumerations are IntEnums that tolerate values added later. The
 classes are frozen attrs classes with slots and no attrs validators or converters, so the fast
 decoder (msgspec) builds them straight from response bytes; requests are checked by the explicit
-``validate`` functions below before anything is sent. :class:`Attendee`, the one model answers
-hold by the thousand, is a frozen msgspec Struct that the garbage collector does not track.
+``validate`` functions below before anything is sent. The parts of a schedule/get answer
+(:class:`Schedule`, :class:`Reminders`, :class:`ExcludeTime`, :class:`Attendee`), which bulk
+fetches hold by the hundred thousand, are written as attrs classes and turned by
+:func:`~wecom_async.models._common.untracked` into msgspec Structs the garbage collector never
+tracks, with the same attrs API.
 """
 
 from __future__ import annotations
@@ -17,9 +20,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
-import msgspec
 
-from ._common import DEFAULT_TZ_OFFSET, WireIntEnum, from_unix, reject_str, tz_from_offset
+from ._common import (
+    DEFAULT_TZ_OFFSET,
+    WireIntEnum,
+    from_unix,
+    reject_str,
+    tz_from_offset,
+    untracked,
+)
+from ._dicts import WireDict
 from ._validation import UINT32_MAX, Checker, describe, fmt_set, is_int
 
 __all__ = [
@@ -111,21 +121,23 @@ class OpMode(WireIntEnum):
     THIS_AND_FOLLOWING = 2  # 此日程及将来的所有日程
 
 
-class Attendee(msgspec.Struct, frozen=True, gc=False):
+@untracked
+@attrs.frozen(slots=True)
+class Attendee(WireDict):
     """A schedule attendee. Requests send ``userid`` only; responses add ``response_status``.
 
-    Immutable and hashable like the attrs models, but a msgspec Struct that the garbage
-    collector does not track (it holds a string and an int: it cannot be part of a reference
-    cycle). A schedule/get answer of 1000 schedules with 5–50 attendees holds ~27,000 of them; as
-    tracked objects they made the collector's passes cost as much as decoding itself.
+    Not tracked by the garbage collector (see :func:`~wecom_async.models._common.untracked`): a
+    schedule/get answer of 1000 schedules with 5–50 attendees holds ~27,000 of them; as tracked
+    objects they made the collector's passes cost as much as decoding itself.
     """
 
     userid: str
     response_status: ResponseStatus = ResponseStatus.PENDING
 
 
+@untracked
 @attrs.frozen(slots=True)
-class ExcludeTime:
+class ExcludeTime(WireDict):
     """An occurrence removed from a recurring schedule (``reminders.exclude_time_list[]``)."""
 
     start_time: int
@@ -136,8 +148,9 @@ class ExcludeTime:
         return datetime.fromtimestamp(self.start_time, dt.timezone.utc)
 
 
+@untracked
 @attrs.frozen(slots=True)
-class Reminders:
+class Reminders(WireDict):
     """Reminder and recurrence settings (``schedule.reminders``).
 
     The defaults are WeCom's own defaults, so a request leaves out every field still at its
@@ -225,8 +238,9 @@ class Reminders:
             check.int_range(f"{path}.timezone", tz, -12, 12)
 
 
+@untracked
 @attrs.frozen(slots=True)
-class Schedule:
+class Schedule(WireDict):
     """A schedule as schedule/get answers it (doc 97724).
 
     Unknown fields in the answer are ignored; missing optional ones take their defaults.
@@ -270,7 +284,7 @@ class Schedule:
 
 
 @attrs.frozen(slots=True)
-class ScheduleInput:
+class ScheduleInput(WireDict):
     """The writable fields of a schedule, as schedule/add and schedule/update send them.
 
     ``None`` means "not set": the field is left out of the request. Build it through
@@ -406,7 +420,7 @@ def _plain_userids(userids: Sequence[object]) -> bool:
 
 
 @attrs.frozen(slots=True)
-class AddScheduleRequest:
+class AddScheduleRequest(WireDict):
     """Body of schedule/add. ``agentid`` is only for old third-party multi-app suites."""
 
     schedule: ScheduleInput
@@ -428,14 +442,14 @@ class AddScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class AddScheduleResponse:
+class AddScheduleResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_id: str = ""
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesRequest:
+class GetSchedulesRequest(WireDict):
     """Body of schedule/get: at most 1000 IDs per call."""
 
     schedule_id_list: tuple[str, ...]
@@ -455,14 +469,14 @@ class GetSchedulesRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesResponse:
+class GetSchedulesResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_list: tuple[Schedule, ...] = ()
 
 
 @attrs.frozen(slots=True)
-class OKResponse:
+class OKResponse(WireDict):
     """An answer with nothing besides errcode/errmsg (schedule/del, the attendee calls…)."""
 
     errcode: int = 0
@@ -488,7 +502,7 @@ def _day_start(seconds: int, tz_offset_hours: int) -> int:
 
 
 @attrs.frozen(slots=True)
-class UpdateScheduleRequest:
+class UpdateScheduleRequest(WireDict):
     """Body of schedule/update: overwrites the schedule (fields left out are cleared).
 
     ``skip_attendees`` keeps the stored attendees (and their answers); ``attendees`` must then be
@@ -546,7 +560,7 @@ class UpdateScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class UpdateScheduleResponse:
+class UpdateScheduleResponse(WireDict):
     """``schedule_id`` is the new schedule split off by op_mode THIS/THIS_AND_FOLLOWING."""
 
     errcode: int = 0
@@ -555,7 +569,7 @@ class UpdateScheduleResponse:
 
 
 @attrs.frozen(slots=True)
-class DeleteScheduleRequest:
+class DeleteScheduleRequest(WireDict):
     """Body of schedule/del (cancels the schedule, or some occurrences of a recurring one)."""
 
     schedule_id: str
@@ -571,7 +585,7 @@ class DeleteScheduleRequest:
 
 
 @attrs.frozen(slots=True)
-class ScheduleAttendeesRequest:
+class ScheduleAttendeesRequest(WireDict):
     """Body of schedule/add_attendees and schedule/del_attendees: 1 to 1000 users."""
 
     schedule_id: str
@@ -591,7 +605,7 @@ class ScheduleAttendeesRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesByCalendarRequest:
+class GetSchedulesByCalendarRequest(WireDict):
     """Body of schedule/get_by_calendar. Both paging fields are always sent (no defaults)."""
 
     cal_id: str
@@ -609,7 +623,7 @@ class GetSchedulesByCalendarRequest:
 
 
 @attrs.frozen(slots=True)
-class GetSchedulesByCalendarResponse:
+class GetSchedulesByCalendarResponse(WireDict):
     errcode: int = 0
     errmsg: str = ""
     schedule_list: tuple[Schedule, ...] = ()

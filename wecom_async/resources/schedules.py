@@ -582,10 +582,11 @@ class Schedules:
         (which cap the requests in flight: 10 by default) and retry policy. Schedules come out
         chunk by chunk: in input order (``ordered=True``; chunks that finish early are held for
         their turn, at most ``concurrency`` of them, while fetching goes on) or as chunks
-        complete. Memory stays flat: only those chunks are held (plus the set of IDs seen, for
-        de-duplication). The returned :class:`~wecom_async.ScheduleStream` also
-        exposes ``missing``, ``failures`` and ``progress()``; ``progress`` is called after each
-        chunk. See :mod:`wecom_async.batching` for what happens on failures.
+        complete. Memory stays flat: only those chunks are held, plus the IDs seen, for an exact
+        de-duplication (~25 bytes per ID beyond the first 131,072). The returned
+        :class:`~wecom_async.ScheduleStream` also exposes ``missing``, ``failures`` and
+        ``progress()``; ``progress`` is called after each chunk. See :mod:`wecom_async.batching`
+        for what happens on failures.
 
         A list or tuple of IDs is checked at once: an ID that is no string is a
         :class:`~wecom_async.ValidationError` naming its index, and nothing is sent. From
