@@ -62,9 +62,9 @@ from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
+from .._recurrence import is_occurrence
 from ._calendars import usable_calendar
 from ._context import Handler, HandlerContext
-from ._recurrence import is_occurrence
 from ._store import JSONObject, StoredSchedule, normalize_schedule
 from ._validation import (
     MAX_ATTENDEES,
