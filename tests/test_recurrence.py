@@ -284,6 +284,26 @@ def test_whole_day_occurrences_cover_whole_dates() -> None:
     ]
 
 
+def test_whole_day_occurrences_start_at_midnight_whatever_the_clock() -> None:
+    """A whole-day start_time not at 0:00 (WeCom's own are): the occurrence still runs 0:00–0:00;
+    the exclusion matches the start at start_time's clock (what op_start_time names)."""
+    s = Schedule(
+        "s1",
+        int(at(2024, 3, 4, 9).timestamp()),
+        int(at(2024, 3, 4, 10).timestamp()),
+        reminders=Reminders(
+            is_repeat=True,
+            repeat_type=RepeatType.DAILY,
+            exclude_time_list=(ExcludeTime(int(at(2024, 3, 5, 9).timestamp())),),
+        ),
+        is_whole_day=True,
+    )
+    assert list(s.occurrences(at(2024, 3, 4, 12), at(2024, 3, 7))) == [
+        Occurrence(at(2024, 3, 4), at(2024, 3, 5)),
+        Occurrence(at(2024, 3, 6), at(2024, 3, 7)),
+    ]
+
+
 def test_forever_schedules_are_lazy_and_seek_to_the_window() -> None:
     s = schedule(at(2020, 1, 1, 9), repeat_type=RepeatType.DAILY)
     it = s.occurrences(at(2020, 1, 1), at(2030, 1, 1))
@@ -377,6 +397,8 @@ def schedules(draw: st.DrawFn) -> tuple[Schedule, datetime, datetime]:
     kind = draw(st.sampled_from(list(RepeatType)))
     custom = draw(st.booleans())
     until = draw(st.one_of(st.just(0), st.integers(first - DAY, first + 4 * 365 * DAY)))
+    if until and draw(st.booleans()):
+        until = first + (until - first) // DAY * DAY  # on a start's clock: often an occurrence
     reminders = Reminders(
         is_repeat=True,
         repeat_type=kind,
