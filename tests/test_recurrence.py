@@ -26,6 +26,7 @@ from wecom_async import (
     Schedule,
     ValidationError,
 )
+from wecom_async._recurrence import is_occurrence
 
 CST = timezone(timedelta(hours=8))
 HOUR = 3600
@@ -434,3 +435,45 @@ def test_occurrences_match_dateutil_over_three_years(
 ) -> None:
     s, lo, hi = case
     assert list(s.occurrences(lo, hi)) == expected(s, lo, hi)
+
+
+def wire(s: Schedule) -> dict[str, Any]:
+    """The schedule as the fake server stores it (wire form)."""
+    r = s.reminders
+    return {
+        "start_time": s.start_time,
+        "end_time": s.end_time,
+        "is_whole_day": int(s.is_whole_day),
+        "reminders": {
+            "is_repeat": int(r.is_repeat),
+            "repeat_type": int(r.repeat_type),
+            "repeat_until": r.repeat_until,
+            "is_custom_repeat": int(r.is_custom_repeat),
+            "repeat_interval": r.repeat_interval,
+            "repeat_day_of_week": list(r.repeat_day_of_week),
+            "repeat_day_of_month": list(r.repeat_day_of_month),
+            "timezone": r.timezone,
+            "exclude_time_list": [{"start_time": e.start_time} for e in r.exclude_time_list],
+        },
+    }
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedules())
+def test_the_fakes_op_start_time_check_agrees_with_occurrences(
+    case: tuple[Schedule, datetime, datetime],
+) -> None:
+    """One engine: the fake's is_occurrence accepts exactly the starts occurrences() yields."""
+    s, lo, hi = case
+    tz = s.reminders.tzinfo
+    clock = timedelta(seconds=(s.start_time + s.reminders.timezone * HOUR) % DAY)
+    raw = [
+        int((datetime.combine(o.start.date(), datetime.min.time(), tz) + clock).timestamp())
+        for o in s.occurrences(lo, hi)
+    ]
+    record = wire(s)
+    for start in raw[:50]:
+        assert is_occurrence(record, start)
+        assert not is_occurrence(record, start + 60)
+    for e in s.reminders.exclude_time_list:
+        assert not is_occurrence(record, e.start_time)
