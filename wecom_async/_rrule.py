@@ -67,7 +67,8 @@ def rrule_parts(schedule: Schedule) -> dict[str, Any] | None:
         parts["FREQ"] = _FREQ[repeat_type]
     if rem.repeat_until:
         if schedule.is_whole_day:
-            parts["UNTIL"] = local_date(rem.repeat_until, offset)
+            # The last date whose occurrence (at start_time's wall-clock time) starts ≤ until.
+            parts["UNTIL"] = local_date(rem.repeat_until - _time_of_day(first), offset)
         else:
             parts["UNTIL"] = datetime.fromtimestamp(rem.repeat_until, timezone.utc)
     if custom and repeat_type != _WORKDAYS and rem.repeat_interval > 1:
@@ -89,8 +90,18 @@ def exdates(schedule: Schedule) -> list[datetime] | list[date]:
     rem = schedule.reminders
     starts = sorted({e.start_time for e in rem.exclude_time_list})
     if schedule.is_whole_day:
-        return [local_date(s, rem.timezone) for s in starts]
+        # An exclusion matches an occurrence's start at start_time's wall-clock time only.
+        clock = _time_of_day(local(schedule.start_time, rem.timezone))
+        return [
+            local_date(s, rem.timezone)
+            for s in starts
+            if _time_of_day(local(s, rem.timezone)) == clock
+        ]
     return [local(s, rem.timezone) for s in starts]
+
+
+def _time_of_day(moment: datetime) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
 def _value(value: object) -> str:
