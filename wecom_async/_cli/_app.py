@@ -34,6 +34,7 @@ from ._fake import FAULTS_HELP, parse_faults, parse_quota, serve
 from ._fetch import fetch, fetch_options_from
 from ._ids import check_id, read_ids
 from ._listen import listen_command
+from ._occurrences import occurrences_command
 from ._wire import (
     InputError,
     parse_time,
@@ -190,6 +191,9 @@ def fake_server(
 @cli.group(context_settings=_CONTEXT)
 def schedules() -> None:
     """Schedules (日程): get, bulk-fetch, list, add, delete."""
+
+
+schedules.add_command(occurrences_command)
 
 
 def _checked_ids(values: Sequence[str], noun: str = "schedule ID") -> list[str]:
