@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: run B1–B9 and rewrite ``benchmarks/RESULTS.md``.
+"""``python -m benchmarks``: run B1–B10 and rewrite ``benchmarks/RESULTS.md``.
 
 ``--only B1 B4`` runs some of them; ``--smoke`` runs everything at toy sizes (seconds, for the
 test suite; nothing is written unless ``--output`` is given).
@@ -21,6 +21,7 @@ from . import (
     bench_memory,
     bench_peers,
     bench_percall,
+    bench_recurrence,
     bench_redis,
 )
 from ._harness import FULL, SMOKE, BenchResult, Sizes, machine
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[BenchResult]]] = {
     "B7": bench_memory.run,
     "B8": bench_peers.run,
     "B9": bench_redis.run,
+    "B10": bench_recurrence.run,
 }
 
 

@@ -65,6 +65,8 @@ class Sizes:
     fleet_processes: int = 8
     fleet_seconds: float = 65.0
     fleet_per_minute: int = 1200
+    #: B10: recurring schedules expanded over one year.
+    recurring_schedules: int = 10_000
 
 
 FULL = Sizes()
@@ -87,6 +89,7 @@ SMOKE = Sizes(
     fleet_processes=2,
     fleet_seconds=2.0,
     fleet_per_minute=600,
+    recurring_schedules=50,
 )
 
 

@@ -146,3 +146,21 @@ def test_max_in_window_counts_closed_windows() -> None:
     times = sorted(rng.uniform(0, 500) for _ in range(300))
     brute = max(sum(1 for u in times if t <= u <= t + 30) for t in times)
     assert max_in_window(times, 30) == brute
+
+
+def test_the_recurrence_benchmark_covers_every_rule_and_agrees() -> None:
+    """B10's schedules use every repeat type and option; ours and its peer count alike."""
+    from benchmarks import bench_recurrence
+    from wecom_async import RepeatType
+
+    schedules = bench_recurrence.make_recurring(200)
+    rules = {(s.reminders.repeat_type, s.reminders.is_custom_repeat) for s in schedules}
+    assert rules == {(t, c) for t in RepeatType for c in (False, True)}
+    assert any(s.reminders.repeat_until for s in schedules)
+    assert any(s.reminders.exclude_time_list for s in schedules)
+    (result,) = bench_recurrence.run(SMOKE)
+    (row,) = result.rows
+    assert row.baseline is not None
+    assert row.ratio > 0
+    assert " occurrences)" in row.measure
+    assert "(0 occurrences)" not in row.measure
