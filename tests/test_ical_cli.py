@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
+
+import icalendar
 
 from tests.test_cli import cli_env, wecom
 from wecom_async.testing import FakeWeCom
@@ -76,3 +79,22 @@ async def test_occurrences_takes_times_with_an_offset_only(fake: FakeWeCom, tmp_
         _at(2026, 1, 14, 9),
         _at(2026, 1, 19, 9),
     ]
+
+
+async def test_fetch_format_ics_writes_one_calendar(fake: FakeWeCom, tmp_path: Path) -> None:
+    _seed(fake)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("weekly\ngone\n")
+    out = tmp_path / "s.ics"
+    args = ("schedules", "fetch", "--ids", str(ids), "--out", str(out), "--format", "ics")
+    result = await wecom(*args, "-q", env=cli_env(fake))
+    assert result.code == 0, result.err
+    calendar: Any = icalendar.Calendar.from_ical(out.read_bytes())
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"weekly", "gone"}
+    assert str(events["weekly"]["SUMMARY"]) == "周会"
+    assert events["weekly"]["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=MO,WE;WKST=MO"
+    assert events["gone"]["STATUS"] == "CANCELLED"
+    resumed = await wecom(*args, "--resume", env=cli_env(fake))
+    assert resumed.code == 2
+    assert "--resume needs --format jsonl" in resumed.err

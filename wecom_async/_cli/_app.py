@@ -302,6 +302,14 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option(
     "--ordered", is_flag=True, help="Write in input order (slower when calls vary in latency)."
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "ics"]),
+    default="jsonl",
+    show_default=True,
+    help="ics: one iCalendar file (needs the ical extra; written at the end, no --resume).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display; the report still shows.")
 @api_options
 def schedules_fetch(conn: Connection, **params: Any) -> int:

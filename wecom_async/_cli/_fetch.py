@@ -27,7 +27,7 @@ import stat
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -58,8 +58,10 @@ from .. import (
     InvalidCredentialsError,
     PermissionDeniedError,
     ResponseDecodeError,
+    Schedule,
     ScheduleStream,
 )
+from ..errors import ExtraNotInstalledError
 from ._common import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -97,6 +99,8 @@ class FetchOptions:
     ordered: bool
     allow_missing: bool
     quiet: bool
+    #: jsonl, or ics (one iCalendar file, written at the end: see IcsOutput).
+    fmt: str = "jsonl"
 
 
 # --- the output file ------------------------------------------------------------------------------
@@ -207,6 +211,9 @@ class Output:
             written = os.write(self.fd, view)
             view = view[written:]
 
+    def write_schedules(self, schedules: Sequence[Schedule]) -> None:
+        self.write_lines([schedule_line(s) for s in schedules])
+
     def write_lines(self, lines: list[bytes]) -> None:
         if lines:
             self.write(b"".join(lines))
@@ -229,6 +236,36 @@ class Output:
                 os.close(self.fd)  # also releases the lock
                 self.fd = -1
         return error
+
+
+class IcsOutput(Output):
+    """``--format ics``: one VCALENDAR (``wecom_async.ical.to_ics``), written when the fetch ends.
+
+    An iCalendar file cannot be appended to, so the schedules are held until then (memory grows
+    with them) and ``--resume`` is refused; an interrupted fetch still writes what it got.
+    """
+
+    def __init__(self, path: str, *, overwrite: bool) -> None:
+        try:
+            from ..ical import to_ics
+        except ExtraNotInstalledError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        self._to_ics = to_ics
+        self.schedules: list[Schedule] = []
+        super().__init__(path, resume=False, overwrite=overwrite)
+
+    def write_schedules(self, schedules: Sequence[Schedule]) -> None:
+        self.schedules.extend(schedules)
+        self.written_lines += len(schedules)
+
+    def close(self) -> OSError | None:
+        if self.fd >= 0:
+            try:
+                self.write(self._to_ics(self.schedules))
+            except OSError as exc:
+                super().close()
+                return exc
+        return super().close()
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -433,7 +470,7 @@ async def _run(
             try:
                 async for chunk in chunks:
                     try:
-                        out.write_lines([schedule_line(s) for s in chunk.schedules])
+                        out.write_schedules(chunk.schedules)
                     except OSError as exc:  # disk full, reader of the pipe gone…
                         state.aborted = exc
                         break
@@ -481,7 +518,10 @@ async def _supervise(
 def fetch(conn: Connection, ids: IDList, options: FetchOptions) -> int:
     """Export; print the report; return the exit code."""
     console = stderr_console()
-    out = Output(options.out, resume=options.resume, overwrite=options.overwrite)
+    if options.fmt == "ics":
+        out: Output = IcsOutput(options.out, overwrite=options.overwrite)
+    else:
+        out = Output(options.out, resume=options.resume, overwrite=options.overwrite)
     try:
         if out.cut_bytes:
             console.print(
@@ -711,6 +751,8 @@ def fetch_options_from(params: dict[str, Any]) -> FetchOptions:
     """Build :class:`FetchOptions` from the command's parameters."""
     if params["resume"] and params["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if params["resume"] and params["fmt"] == "ics":
+        raise click.UsageError("--resume needs --format jsonl (an iCalendar file is written once)")
     return FetchOptions(
         ids_source=params["ids"],
         out=params["out"],
@@ -721,4 +763,5 @@ def fetch_options_from(params: dict[str, Any]) -> FetchOptions:
         ordered=params["ordered"],
         allow_missing=params["allow_missing"],
         quiet=params["quiet"],
+        fmt=params["fmt"],
     )
