@@ -57,8 +57,12 @@ def schedules(draw: st.DrawFn, repeat_type: RepeatType, whole_day: bool) -> Sche
     until = 0
     if span:
         until = start + span + draw(st.sampled_from([0, -1, 1, draw(st.integers(0, DAY))]))
+    # Exclusions: mostly at the start's clock, some half an hour off (they exclude nothing).
+    # Not a whole hour off: recurring-ical-events 3.8.2 wrongly drops an occurrence when an
+    # EXDATE in UTC, read as wall-clock time, equals its local start (UTC+1, EXDATE one hour
+    # after the 01:00 start removes that occurrence); our EXDATE is right there.
     excluded = [
-        start + draw(st.integers(0, 800)) * DAY + draw(st.sampled_from([0, 0, 0, 3600]))
+        start + draw(st.integers(0, 800)) * DAY + draw(st.sampled_from([0, 0, 0, 1800]))
         for _ in range(draw(st.integers(0, 4)))
     ]
     reminders = Reminders(
