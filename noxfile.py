@@ -41,9 +41,10 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks B1–B10 (loopback only, a few minutes); rewrites benchmarks/RESULTS.md.
+    """Benchmarks B1–B11 (loopback only, about ten minutes); rewrites benchmarks/RESULTS.md.
 
     ``nox -s bench -- --only B1 B4`` runs some of them (RESULTS.md then lists only those).
     """
-    session.install("-e", ".[bench,redis,arrow]")
+    # dev brings every extra the benchmarks touch (redis, arrow, ical) and their test-only peers.
+    session.install("-e", ".[dev,bench]")
     session.run("python", "-m", "benchmarks", "--command", "nox -s bench", *session.posargs)

@@ -21,6 +21,7 @@ from . import (
     bench_memory,
     bench_peers,
     bench_percall,
+    bench_recurrence,
     bench_redis,
     bench_tables,
 )
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[BenchResult]]] = {
     "B8": bench_peers.run,
     "B9": bench_redis.run,
     "B10": bench_tables.run,
+    "B11": bench_recurrence.run,
 }
 
 

@@ -67,6 +67,8 @@ class Sizes:
     fleet_per_minute: int = 1200
     #: B10: schedules written to each table format.
     table_schedules: int = 100_000
+    #: B11: recurring schedules expanded over one year.
+    recurring_schedules: int = 10_000
 
 
 FULL = Sizes()
@@ -90,6 +92,7 @@ SMOKE = Sizes(
     fleet_seconds=2.0,
     fleet_per_minute=600,
     table_schedules=500,
+    recurring_schedules=50,
 )
 
 

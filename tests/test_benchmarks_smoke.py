@@ -161,3 +161,21 @@ def test_the_tables_benchmark_measures_parquet_and_csv_against_jsonl() -> None:
             assert row.ratio == row.ours / row.baseline
     # Sizes are no timing: columnar and compressed, the same rows take less room than JSONL.
     assert rows[f"write {per} to Parquet ÷ to JSONL: size"].ratio < 0.5
+
+
+def test_the_recurrence_benchmark_covers_every_rule_and_agrees() -> None:
+    """B11's schedules use every repeat type and option; ours and its peer count alike."""
+    from benchmarks import bench_recurrence
+    from wecom_async import RepeatType
+
+    schedules = bench_recurrence.make_recurring(200)
+    rules = {(s.reminders.repeat_type, s.reminders.is_custom_repeat) for s in schedules}
+    assert rules == {(t, c) for t in RepeatType for c in (False, True)}
+    assert any(s.reminders.repeat_until for s in schedules)
+    assert any(s.reminders.exclude_time_list for s in schedules)
+    (result,) = bench_recurrence.run(SMOKE)
+    (row,) = result.rows
+    assert row.baseline is not None
+    assert row.ratio > 0
+    assert " occurrences)" in row.measure
+    assert "(0 occurrences)" not in row.measure

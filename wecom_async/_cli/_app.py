@@ -34,6 +34,7 @@ from ._fake import FAULTS_HELP, parse_faults, parse_quota, serve
 from ._fetch import fetch, fetch_options_from
 from ._ids import check_id, read_ids
 from ._listen import listen_command
+from ._occurrences import occurrences_command
 from ._wire import (
     InputError,
     parse_time,
@@ -190,6 +191,9 @@ def schedules() -> None:
     """Schedules (日程): get, bulk-fetch, list, add, delete."""
 
 
+schedules.add_command(occurrences_command)
+
+
 def _checked_ids(values: Sequence[str], noun: str = "schedule ID") -> list[str]:
     ids = []
     for value in values:
@@ -274,12 +278,13 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["jsonl", "csv", "parquet"]),
+    type=click.Choice(["jsonl", "csv", "parquet", "ics"]),
     default="jsonl",
     show_default=True,
     help="jsonl: one JSON object per line (WeCom's field names). csv: one row per schedule "
     "(header first; lists as JSON text). parquet: a directory of part files, one row group "
-    "each (needs the arrow extra). The columns are in the README.",
+    "each (needs the arrow extra). The columns are in the README. ics: one iCalendar file "
+    "(needs the ical extra; written at the end, no --resume).",
 )
 @click.option(
     "--row-group-size",
@@ -317,7 +322,7 @@ def _print_schedules(found: list[Schedule], fmt: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display; the report still shows.")
 @api_options
 def schedules_fetch(conn: Connection, **params: Any) -> int:
-    """Export any number of schedules to JSONL, CSV or Parquet, resumably.
+    """Export any number of schedules to JSONL, CSV, Parquet or iCalendar, resumably.
 
     \b
     Progress shows IDs done, rate, ETA and retries (a line every 10 s when stderr is not a

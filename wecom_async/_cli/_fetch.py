@@ -98,6 +98,8 @@ SHOWN_IDS = 10
 class FetchOptions:
     ids_source: str
     out: str
+    #: jsonl, csv, parquet (a directory of part files) or ics (one iCalendar file, written at
+    #: the end: see IcsOutput).
     format: str
     row_group_size: int
     resume: bool
@@ -407,7 +409,39 @@ class ParquetOutput:
         return None
 
 
+class IcsOutput(Output):
+    """``--format ics``: one VCALENDAR (``wecom_async.ical.to_ics``), written when the fetch ends.
+
+    An iCalendar file cannot be appended to, so the schedules are held until then (memory grows
+    with them) and ``--resume`` is refused; an interrupted fetch still writes what it got.
+    """
+
+    def __init__(self, path: str, *, overwrite: bool) -> None:
+        try:
+            from ..ical import to_ics
+        except ExtraNotInstalledError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        self._to_ics = to_ics
+        self.schedules: list[Schedule] = []
+        super().__init__(path, resume=False, overwrite=overwrite)
+
+    def write_schedules(self, schedules: list[Schedule]) -> None:
+        self.schedules.extend(schedules)
+        self.written_lines += len(schedules)
+
+    def close(self) -> OSError | None:
+        if self.fd >= 0:
+            try:
+                self.write(self._to_ics(self.schedules))
+            except OSError as exc:
+                super().close()
+                return exc
+        return super().close()
+
+
 def open_output(options: FetchOptions) -> Sink:
+    if options.format == "ics":
+        return IcsOutput(options.out, overwrite=options.overwrite)
     if options.format == "parquet":
         if options.out == "/dev/stdout":
             raise CLIError("--format parquet writes a directory: give --out a path", EXIT_USAGE)
@@ -900,6 +934,10 @@ def fetch_options_from(params: dict[str, Any]) -> FetchOptions:
     """Build :class:`FetchOptions` from the command's parameters."""
     if params["resume"] and params["overwrite"]:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if params["resume"] and params["format_"] == "ics":
+        raise click.UsageError(
+            "--resume does not work with --format ics (an iCalendar file is written once)"
+        )
     return FetchOptions(
         ids_source=params["ids"],
         out=params["out"],

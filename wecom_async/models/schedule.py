@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import attrs
 
+from .. import _recurrence
+from ..errors import Problem, ValidationError
 from ._common import (
     DEFAULT_TZ_OFFSET,
     WireIntEnum,
@@ -43,6 +46,7 @@ __all__ = [
     "GetSchedulesRequest",
     "GetSchedulesResponse",
     "OKResponse",
+    "Occurrence",
     "OpMode",
     "Reminders",
     "RepeatType",
@@ -238,6 +242,16 @@ class Reminders(WireDict):
             check.int_range(f"{path}.timezone", tz, -12, 12)
 
 
+class Occurrence(NamedTuple):
+    """One occurrence of a schedule: aware datetimes in the schedule's timezone, end exclusive.
+
+    Whole-day occurrences run from 00:00 of their first date to 00:00 after their last one.
+    """
+
+    start: datetime
+    end: datetime
+
+
 @untracked
 @attrs.frozen(slots=True)
 class Schedule(WireDict):
@@ -281,6 +295,65 @@ class Schedule(WireDict):
     def attendee_ids(self) -> tuple[str, ...]:
         """The attendees' user IDs, in order."""
         return tuple(a.userid for a in self.attendees)
+
+    def occurrences(self, start: datetime | int, end: datetime | int) -> Iterator[Occurrence]:
+        """Lazily, the occurrences overlapping ``[start, end)``, ascending.
+
+        *start* and *end* are aware datetimes or Unix seconds. An occurrence overlaps when it
+        starts before *end* and ends after *start* (one that lasts no time: when it starts in
+        the window). A schedule that does not repeat has one occurrence. The rules, and what
+        we decided where the docs are silent, are in README "Recurring schedules and iCalendar"
+        (and ``wecom_async/_recurrence.py``). Raises :class:`~wecom_async.ValidationError` for
+        a naive datetime or a ``repeat_type`` this version does not know.
+        """
+        problems: list[Problem] = []
+        bounds: list[int] = []
+        for name, value in (("start", start), ("end", end)):
+            if isinstance(value, datetime):
+                if value.tzinfo is None or value.utcoffset() is None:
+                    problems.append(Problem(name, "must be a timezone-aware datetime"))
+                    continue
+                value = int(value.timestamp())
+            bounds.append(value)
+        r = self.reminders
+        if r.is_repeat and r.repeat_type not in _REPEAT_TYPES:
+            problems.append(
+                Problem("reminders.repeat_type", f"unknown repeat_type {int(r.repeat_type)}")
+            )
+        if problems:
+            raise ValidationError(problems, model="occurrences")
+        rule = _recurrence.Rule(
+            start_time=self.start_time,
+            end_time=self.end_time,
+            timezone=r.timezone,
+            is_repeat=r.is_repeat,
+            repeat_type=r.repeat_type,
+            is_custom_repeat=r.is_custom_repeat,
+            repeat_interval=r.repeat_interval,
+            repeat_day_of_week=r.repeat_day_of_week,
+            repeat_day_of_month=r.repeat_day_of_month,
+            repeat_until=r.repeat_until,
+            excluded=frozenset(e.start_time for e in r.exclude_time_list),
+            is_whole_day=self.is_whole_day,
+        )
+        return _as_occurrences(_recurrence.occurrences(rule, bounds[0], bounds[1]), r.tzinfo)
+
+    def to_rrule(self) -> str | None:
+        """The RFC 5545 ``RRULE:…`` line (and an ``EXDATE…`` line for the exclusions).
+
+        None for a schedule that does not repeat. The lines are ``\\n``-separated; the EXDATE
+        times are in the schedule's zone (``TZID=Etc/GMT-8`` for UTC+8, UTC for offset 0, dates
+        for whole-day schedules), the UNTIL in UTC. ``wecom_async/_rrule.py`` has the mapping.
+        """
+        from .._rrule import to_rrule
+
+        return to_rrule(self)
+
+
+def _as_occurrences(spans: Iterator[tuple[int, int]], tz: dt.timezone) -> Iterator[Occurrence]:
+    fromtimestamp = datetime.fromtimestamp
+    for start, end in spans:
+        yield Occurrence(fromtimestamp(start, tz), fromtimestamp(end, tz))
 
 
 @attrs.frozen(slots=True)

@@ -25,7 +25,7 @@ ones and every field not sent goes back to its default. Assumptions beyond the d
   sent replace the stored ones, and those already attending keep their ``response_status``.
 * ``cal_id`` may be sent only with the schedule's own calendar; another value → 40058.
 * op_mode 1 or 2 on a schedule that does not repeat → 90485; ``op_start_time`` missing or not
-  the start of an occurrence (see ``_recurrence``) → 90482; op_mode 1 with
+  the start of an occurrence (see ``wecom_async._recurrence``) → 90482; op_mode 1 with
   ``reminders.is_repeat`` 1 → 90484 (doc 96204).
 * op_mode 1 or 2 with a ``start_time`` before 00:00 of ``op_start_time``'s day → 90488
   (doc 90313: "start_time需要在op_start_time之后"; assumption: "after" counts by day, as moving
@@ -62,9 +62,9 @@ from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
+from .._recurrence import is_occurrence
 from ._calendars import usable_calendar
 from ._context import Handler, HandlerContext
-from ._recurrence import is_occurrence
 from ._store import JSONObject, StoredSchedule, normalize_schedule
 from ._validation import (
     MAX_ATTENDEES,
