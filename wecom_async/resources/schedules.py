@@ -648,8 +648,10 @@ class Schedules:
         schedules: list[Schedule] = []
         try:
             async with stream:
-                async for schedule in stream:
-                    schedules.append(schedule)
+                # Chunk by chunk: one step of the async generator per 1000 schedules, not one
+                # per schedule (100,000 steps of it cost ~10 % of a bulk fetch's wall time).
+                async for chunk in stream.chunks():
+                    schedules.extend(chunk.schedules)
         except BulkFetchError as exc:
             exc.partial = BulkResult(schedules, stream.missing, stream.failures, stream.progress())
             raise
