@@ -295,6 +295,127 @@ def test_without_opentelemetry_nothing_is_imported() -> None:
     assert json.loads(done.stdout.strip().replace("'", '"')) == []
 
 
+# In a process of its own: OpenTelemetry's global providers can be set once per process.
+_GLOBAL_SDK_LATE = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    import wecom_async
+    from wecom_async import _telemetry
+    from wecom_async.testing import FakeWeCom
+
+    entered = []
+    real_call = _telemetry.Telemetry.call
+
+    def call(self, path, run, **kwargs):
+        entered.append(path)
+        return real_call(self, path, run, **kwargs)
+
+    _telemetry.Telemetry.call = call
+    if sys.argv[1] == "public-api-only":
+        _telemetry._SLOTS = None  # as if OpenTelemetry kept its providers elsewhere
+
+    async def main():
+        out = {}
+        async with FakeWeCom() as fake, wecom_async.WeComClient(
+            corp_id=fake.corp_id,
+            corp_secret=fake.corp_secret,
+            base_url=fake.base_url,
+            clock=lambda: 1700000000.0,  # one quota minute and hour, whatever the wall clock
+        ) as client:
+            ids = fake.seed_schedules([{"start_time": 1700000000, "end_time": 1700003600}])
+            await client.schedules.get(ids)
+            await client.schedules.get_many(ids)
+            out["before"] = {"enabled": client._core.telemetry.enabled(), "calls": list(entered)}
+            spans = InMemorySpanExporter()
+            tracer_provider = TracerProvider()
+            tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+            trace.set_tracer_provider(tracer_provider)
+            reader = InMemoryMetricReader()
+            metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+            await client.schedules.get(ids)
+            await client.schedules.get_many(ids)
+            quota = {}
+            for resource in reader.get_metrics_data().resource_metrics:
+                for scope in resource.scope_metrics:
+                    for metric in scope.metrics:
+                        if metric.name == "wecom.client.quota.used":
+                            for point in metric.data.data_points:
+                                window = point.attributes["wecom.quota.window"]
+                                quota[window] = point.value
+            out["after"] = {
+                "enabled": client._core.telemetry.enabled(),
+                "calls": list(entered),
+                "spans": sorted(span.name for span in spans.get_finished_spans()),
+                "quota": quota,
+            }
+        print(json.dumps(out))
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("check", ["fast", "public-api-only"])
+def test_no_sdk_means_no_span_work_until_one_is_set_globally(check: str) -> None:
+    """With opentelemetry-api but no SDK, calls skip spans and metrics (they would go nowhere);
+    an SDK set up later, while the client lives, gets everything from then on, and its quota
+    gauge counts the calls made before it too."""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    for name in ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _GLOBAL_SDK_LATE, check],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["before"] == {"enabled": False, "calls": []}
+    assert out["after"]["enabled"] is True
+    assert out["after"]["calls"] == [GET, GET]
+    assert out["after"]["spans"] == sorted([f"wecom {GET}", f"wecom {GET}", f"wecom bulk {GET}"])
+    assert out["after"]["quota"] == {"minute": 4, "hour": 4}
+
+
+def test_a_provider_named_by_the_environment_is_used() -> None:
+    """OTEL_PYTHON_TRACER_PROVIDER names the SDK's provider: spans are recorded from the first
+    call, though no code set a provider."""
+    script = textwrap.dedent(
+        """
+        import asyncio
+        import wecom_async
+        from wecom_async.testing import FakeWeCom
+
+        async def main():
+            async with FakeWeCom() as fake, wecom_async.WeComClient(
+                corp_id=fake.corp_id, corp_secret=fake.corp_secret, base_url=fake.base_url
+            ) as client:
+                print(client._core.telemetry.enabled())
+
+        asyncio.run(main())
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.getcwd(),
+        "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider",
+    }
+    env.pop("OTEL_PYTHON_METER_PROVIDER", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
 async def test_quota_gauge_adds_up_clients_of_a_corp_and_resets_per_window(
     fake: FakeWeCom, exported: Exported
 ) -> None:
@@ -328,6 +449,13 @@ async def test_quota_gauge_adds_up_clients_of_a_corp_and_resets_per_window(
         assert quota() == {"minute": 0, "hour": 3}
         await one.schedules.get(ids)
         assert quota() == {"minute": 1, "hour": 4}
+        now[0] += 3600  # the next hour
+        assert quota() == {"minute": 0, "hour": 0}
+        await two.schedules.get(ids)
+        assert quota() == {"minute": 1, "hour": 1}
+        now[0] += 60
+        await two.schedules.get(ids)
+        assert quota() == {"minute": 1, "hour": 2}
 
 
 async def test_a_suite_clients_token_comes_from_get_corp_token_in_a_span(

@@ -2,8 +2,10 @@
 
 Without ``opentelemetry-api`` installed, :func:`telemetry_for` returns ``None`` and nothing else
 happens: the client's hot path checks that one attribute. With it installed, every client gets a
-:class:`Telemetry` from the global providers (or those given to ``WeComClient``); with no SDK
-configured, those are OpenTelemetry's no-op providers.
+:class:`Telemetry` from the global providers (or those given to ``WeComClient``). While no SDK
+is configured (OpenTelemetry's global providers are still its proxies, which record nothing),
+:meth:`Telemetry.enabled` is false and calls run without spans or metrics: ~20 µs less per call.
+It turns true, for good, once a real global provider is set, whenever that happens.
 
 Nothing secret is recorded: spans and metrics carry the API path, the corp ID and errcodes,
 never a URL (which holds the access token), a token, a secret or a request body.
@@ -24,7 +26,7 @@ from ._version import __version__
 try:
     from opentelemetry import metrics as _metrics
     from opentelemetry import trace as _trace
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
 except ImportError:  # the otel extra is not installed: telemetry is off
     _trace = None  # type: ignore[assignment]
     _metrics = None  # type: ignore[assignment]
@@ -158,6 +160,50 @@ def _instruments_for(meter_provider: MeterProvider | None) -> _Instruments:
         return found
 
 
+def _public_providers_set() -> bool:
+    """Whether a real global tracer provider or meter provider is set, by the public API.
+
+    Until one is, OpenTelemetry hands out proxies that delegate to nothing. The tracer's proxy
+    type is public; the meter's (``_ProxyMeterProvider``) is not, so it is known by its name:
+    were it renamed, this says "set" and telemetry merely stays on. Calling the getters also
+    loads a provider named by ``OTEL_PYTHON_TRACER_PROVIDER``/``…_METER_PROVIDER``. ~2 µs.
+    """
+    assert _trace is not None
+    assert _metrics is not None
+    return (
+        not isinstance(_trace.get_tracer_provider(), ProxyTracerProvider)
+        or type(_metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider"
+    )
+
+
+def _provider_slots() -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The module namespaces where OpenTelemetry keeps its global providers (``None`` until
+    set), to check them per call in ~0.1 µs; ``None`` if this version keeps them elsewhere."""
+    if _trace is None:
+        return None
+    try:
+        from opentelemetry.metrics import _internal as metrics_internal
+    except ImportError:
+        return None
+    trace_globals, meter_globals = vars(_trace), vars(metrics_internal)
+    if "_TRACER_PROVIDER" not in trace_globals or "_METER_PROVIDER" not in meter_globals:
+        return None
+    return trace_globals, meter_globals
+
+
+_SLOTS = _provider_slots()
+
+
+def _global_providers_set() -> bool:
+    """Whether spans and metrics sent to the global providers go anywhere (see above)."""
+    if _SLOTS is None:
+        return _public_providers_set()
+    trace_globals, meter_globals = _SLOTS
+    if trace_globals["_TRACER_PROVIDER"] is None and meter_globals["_METER_PROVIDER"] is None:
+        return False
+    return _public_providers_set()
+
+
 class Telemetry:
     """The tracer and instruments of one client (and those derived from it)."""
 
@@ -170,6 +216,10 @@ class Telemetry:
     ) -> None:
         assert _trace is not None
         self.corp_id = corp_id
+        #: True once spans and metrics go somewhere: providers given to the client, or a real
+        #: global provider set (a provider cannot be unset: it stays true).
+        # (Providers named by environment variables are loaded by get_tracer/get_meter below.)
+        self._enabled = tracer_provider is not None or meter_provider is not None
         #: The client's wall clock: quota windows are WeCom's minutes and hours.
         self._clock = clock
         self.tracer = _trace.get_tracer(_SCOPE, __version__, tracer_provider)
@@ -180,27 +230,41 @@ class Telemetry:
         self.limiter_wait = instruments.limiter_wait
         self.in_flight = instruments.in_flight
         self.gettoken = instruments.gettoken
-        #: Attempts sent per API in the current minute and hour windows (fixed, by wall clock).
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        #: Attempts sent per API in the current minute and hour windows (fixed, by wall clock):
+        #: path → [minute, attempts in it, hour, attempts in it] (minutes and hours since 1970).
+        self._windows: dict[str, list[float]] = {}
         instruments.clients.add(self)
+
+    def enabled(self) -> bool:
+        """Whether spans and metrics are recorded (see the module's doc); checked per call."""
+        if not self._enabled:
+            self._enabled = _global_providers_set()
+        return self._enabled
 
     # --- quota windows --------------------------------------------------------------------
 
     def count_attempt(self, path: str) -> None:
+        """Count one attempt at ``path`` in its minute and hour (on every call: kept cheap)."""
         now = self._clock()
-        for window, seconds in (("minute", 60), ("hour", 3600)):
-            start = int(now // seconds)
-            key = (path, window)
-            current = self._windows.get(key)
-            used = current[1] + 1 if current is not None and current[0] == start else 1
-            self._windows[key] = (start, used)
+        minute = now // 60
+        counts = self._windows.get(path)
+        if counts is None:
+            self._windows[path] = [minute, 1, minute // 60, 1]
+        elif counts[0] == minute:
+            counts[1] += 1
+            counts[3] += 1
+        else:
+            hour = minute // 60
+            counts[0], counts[1] = minute, 1
+            counts[3] = counts[3] + 1 if counts[2] == hour else 1
+            counts[2] = hour
 
     def quota_used(self) -> Iterator[tuple[tuple[str, str, str], int]]:
         """``((corp ID, API, window), calls)`` of the current windows (0 once one is over)."""
-        now = self._clock()
-        for (path, window), (start, used) in list(self._windows.items()):
-            seconds = 60 if window == "minute" else 3600
-            yield (self.corp_id, path, window), used if int(now // seconds) == start else 0
+        minute = self._clock() // 60
+        for path, (start, used, hour_start, hour_used) in list(self._windows.items()):
+            yield (self.corp_id, path, "minute"), int(used) if minute == start else 0
+            yield (self.corp_id, path, "hour"), int(hour_used) if minute // 60 == hour_start else 0
 
     # --- spans ----------------------------------------------------------------------------
 

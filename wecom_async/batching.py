@@ -236,7 +236,10 @@ class ScheduleStream:
         self._counters = _Counters(stats)
         self._generator: AsyncGenerator[ChunkResult, None] | None = None
         #: With OpenTelemetry: the bulk fetch's span, parent of its calls' spans.
-        self._telemetry: Telemetry | None = schedules._client._core.telemetry
+        telemetry = schedules._client._core.telemetry
+        self._telemetry: Telemetry | None = (
+            telemetry if telemetry is not None and telemetry.enabled() else None
+        )
         self._span: Span | None = None
         # Set when the run ends: from then on, chunks are cancelled on purpose.
         self._stopping = False

@@ -206,13 +206,13 @@ class _Core:
         """A token from the client's :class:`_TokenSource`, instead of gettoken."""
         assert self.token_source is not None
         fetch = self.token_source.fetch(self.session(), timeout)
-        if self.telemetry is not None:
+        if self.telemetry is not None and self.telemetry.enabled():
             return await self.telemetry.token_fetch("service/get_corp_token", fetch)
         return await fetch
 
     async def fetch_token(self, timeout: float | None = None) -> tuple[str, int]:
         """Call gettoken, within ``timeout`` seconds (that of the call needing the token)."""
-        if self.telemetry is not None:
+        if self.telemetry is not None and self.telemetry.enabled():
             return await self.telemetry.token_fetch("gettoken", self._gettoken(timeout))
         return await self._gettoken(timeout)
 
@@ -555,7 +555,7 @@ class WeComClient:
         With OpenTelemetry, the call runs in a span (``_telemetry``), measured in ``_record``.
         """
         telemetry = self._core.telemetry
-        if telemetry is not None and _record is None:
+        if telemetry is not None and _record is None and telemetry.enabled():
             return await telemetry.call(
                 path,
                 lambda record: self._call(
@@ -593,7 +593,9 @@ class WeComClient:
                     waited = time.perf_counter()
                     slot = await Slot(limiter).acquire()
                     _record.limiter_wait += time.perf_counter() - waited
-                    assert telemetry is not None
+                if telemetry is not None:
+                    # Counted even while no SDK is configured: the quota gauge of one set up
+                    # later then shows the whole current minute and hour.
                     telemetry.count_attempt(path)
                 try:
                     # Read the token only now: waiting for the slot may have taken long enough
