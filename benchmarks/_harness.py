@@ -49,6 +49,8 @@ class Sizes:
     #: B5: IDs per round and variant (one loopback bulk fetch), and the profiles run.
     bulk_ids: int = 24_000
     bulk_profiles: tuple[str, ...] = ("light", "heavy")
+    #: B5: IDs per round and variant of the fetch that keeps every schedule (client CPU).
+    bulk_held_ids: int = 100_000
     #: B6: simulated seconds on the fake clock; seconds of the real-clock run.
     limiter_virtual_seconds: float = 4_600.0
     limiter_real_seconds: float = 62.0
@@ -79,6 +81,7 @@ SMOKE = Sizes(
     calls=5,
     bulk_ids=300,
     bulk_profiles=("light",),
+    bulk_held_ids=300,
     limiter_virtual_seconds=130.0,
     limiter_real_seconds=0.5,
     limiter_real_per_minute=600,
