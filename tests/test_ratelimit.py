@@ -21,7 +21,7 @@ import pytest
 
 from wecom_async import _ratelimit
 from wecom_async._ratelimit import APILimiter, RateLimits, Slot, _bucket_sizes, limiter_for
-from wecom_async.errors import RateLimitsConflictError
+from wecom_async.errors import RateLimitsConflictError, ValidationError
 
 from ._virtual_time import VirtualTimeLoop, count_between, max_in_window, run_virtual
 
@@ -190,12 +190,15 @@ def test_defaults_are_wecoms_quotas() -> None:
     ],
 )
 def test_invalid_limits_are_refused(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - the messages vary, the type is the contract
+    with pytest.raises(ValidationError) as caught:
         RateLimits(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.model == "RateLimits"
+    assert caught.value.paths == (next(iter(kwargs)),)
+    assert isinstance(caught.value, ValueError)
 
 
 def test_enabled_must_be_bool() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="enabled: must be a bool"):
         RateLimits(enabled=1)  # type: ignore[arg-type]
 
 

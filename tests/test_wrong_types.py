@@ -18,6 +18,7 @@ from wecom_async import (
     PublicRange,
     Reminders,
     RepeatType,
+    RetryPolicy,
     ValidationError,
     WeComClient,
 )
@@ -346,6 +347,44 @@ def test_the_constructor_names_the_wrong_argument(
     assert isinstance(info.value, ValueError)  # as before: `except ValueError` still works
     assert SECRET not in str(info.value)
     assert "s3cr3t" not in repr(info.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"max_retries": "3"}, "max_retries"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"max_retries": 2.0}, "max_retries"),
+        ({"backoff_initial": "0.5"}, "backoff_initial"),
+        ({"backoff_max": float("inf")}, "backoff_max"),
+        ({"backoff_max": -1}, "backoff_max"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"jitter": float("nan")}, "jitter"),
+        ({"retry_errcodes": 45009}, "retry_errcodes"),
+        ({"retry_errcodes": "-1"}, "retry_errcodes"),
+        ({"retry_statuses": [500, "502"]}, "retry_statuses"),
+        ({"retry_statuses": [True]}, "retry_statuses"),
+        ({"frequency_block_seconds": None}, "frequency_block_seconds"),
+        ({"retry_unsafe": 1}, "retry_unsafe"),
+        ({"random": 0.5}, "random"),
+    ],
+)
+def test_a_wrong_retry_policy_is_a_validation_error_naming_the_field(
+    kwargs: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        RetryPolicy(**kwargs)
+    assert info.value.model == "RetryPolicy"
+    assert info.value.paths == (path,)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_retry_policy_takes_any_collection_of_ints() -> None:
+    policy = RetryPolicy(retry_errcodes=[-1, 45033], retry_statuses=(502, 503))
+    assert policy.retry_errcodes == frozenset({-1, 45033})
+    assert policy.retry_statuses == frozenset({502, 503})
+    assert policy == RetryPolicy(retry_errcodes={-1, 45033}, retry_statuses={503, 502})
 
 
 def test_a_wrongly_typed_secret_is_never_shown() -> None:

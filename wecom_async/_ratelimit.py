@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Final, final
 import attrs
 from aiolimiter import AsyncLimiter
 
-from .errors import RateLimitsConflictError
+from ._options import finite_at_least, flag, int_at_least, number_within
+from .errors import Problem, RateLimitsConflictError, ValidationError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -73,30 +74,6 @@ DEFAULT_MAX_CONCURRENCY: Final = 10
 _SPARE_CALLS: Final = 1
 #: Smallest ``quota // share`` that leaves room for a burst of 1 and a drain rate above 0.
 _MIN_QUOTA_PER_PROCESS: Final = 3
-
-
-def _positive_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{attribute.name} must be a positive int, got {value!r}")
-
-
-def _unit_fraction(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not 0.0 < float(value) < 1.0
-    ):
-        raise ValueError(f"{attribute.name} must be a number in (0, 1), got {value!r}")
-
-
-def _slack_seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
 
 
 @attrs.frozen(slots=True)
@@ -124,21 +101,24 @@ class RateLimits:
     :param enabled: ``False`` turns all client-side limiting off (see :meth:`disabled`).
     """
 
-    per_minute: int = attrs.field(default=PER_MINUTE_QUOTA, validator=_positive_int)
-    per_hour: int = attrs.field(default=PER_HOUR_QUOTA, validator=_positive_int)
-    share: int = attrs.field(default=1, validator=_positive_int)
-    max_concurrency: int = attrs.field(default=DEFAULT_MAX_CONCURRENCY, validator=_positive_int)
-    burst_fraction: float = attrs.field(default=0.01, validator=_unit_fraction)
-    window_slack: float = attrs.field(default=0.5, validator=_slack_seconds)
-    enabled: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    per_minute: int = attrs.field(default=PER_MINUTE_QUOTA, validator=int_at_least(1))
+    per_hour: int = attrs.field(default=PER_HOUR_QUOTA, validator=int_at_least(1))
+    share: int = attrs.field(default=1, validator=int_at_least(1))
+    max_concurrency: int = attrs.field(default=DEFAULT_MAX_CONCURRENCY, validator=int_at_least(1))
+    burst_fraction: float = attrs.field(
+        default=0.01, validator=number_within(0, 1, open_interval=True)
+    )
+    window_slack: float = attrs.field(default=0.5, validator=finite_at_least(0))
+    enabled: bool = attrs.field(default=True, validator=flag)
 
     def __attrs_post_init__(self) -> None:
         for name, quota in (("per_minute", self.per_minute), ("per_hour", self.per_hour)):
             if quota // self.share < _MIN_QUOTA_PER_PROCESS:
-                raise ValueError(
+                message = (
                     f"{name} // share must be at least {_MIN_QUOTA_PER_PROCESS}, "
                     f"got {quota} // {self.share} = {quota // self.share}"
                 )
+                raise ValidationError([Problem(name, message)], model="RateLimits")
 
     @classmethod
     def disabled(cls) -> RateLimits:

@@ -26,6 +26,15 @@ from collections.abc import Callable
 
 import attrs
 
+from ._options import (
+    callable_value,
+    finite_at_least,
+    flag,
+    int_at_least,
+    int_set,
+    int_set_valid,
+    number_within,
+)
 from .errors import (
     AccessTokenError,
     APIConnectionError,
@@ -55,19 +64,25 @@ class RetryPolicy:
     ``[1 - jitter, 1]`` so that many clients do not retry in lockstep.
     """
 
-    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
-    backoff_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(
-        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    max_retries: int = attrs.field(default=3, validator=int_at_least(0))
+    backoff_initial: float = attrs.field(default=0.5, validator=finite_at_least(0))
+    backoff_max: float = attrs.field(default=8.0, validator=finite_at_least(0))
+    jitter: float = attrs.field(default=0.5, validator=number_within(0, 1))
+    #: Errcodes retried (any collection of ints; kept as a frozenset).
+    retry_errcodes: frozenset[int] = attrs.field(
+        default=frozenset({-1, 6000}), converter=int_set, validator=int_set_valid
     )
-    retry_errcodes: frozenset[int] = frozenset({-1, 6000})
-    retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504})
+    #: HTTP statuses retried (any collection of ints; kept as a frozenset).
+    retry_statuses: frozenset[int] = attrs.field(
+        default=frozenset({500, 502, 503, 504}), converter=int_set, validator=int_set_valid
+    )
     #: Seconds an API's limiter pauses after a 45009 (WeCom's minute window).
-    frequency_block_seconds: float = 60.0
+    frequency_block_seconds: float = attrs.field(default=60.0, validator=finite_at_least(0))
     #: Also retry non-idempotent calls after failures where the request may have been sent.
-    retry_unsafe: bool = False
-    random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
+    retry_unsafe: bool = attrs.field(default=False, validator=flag)
+    random: Callable[[], float] = attrs.field(
+        default=random.random, repr=False, eq=False, validator=callable_value
+    )
 
     def backoff(self, retry_number: int) -> float:
         """The delay before retry ``retry_number`` (0 for the first retry), jitter applied."""
