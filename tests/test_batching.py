@@ -12,6 +12,7 @@ from wecom_async import (
     BulkFetchError,
     BulkProgress,
     NotFoundError,
+    ResponseTooLargeError,
     ServerBusyError,
     ValidationError,
     WeComClient,
@@ -366,3 +367,58 @@ async def test_finished_chunks_are_delivered_while_a_slow_source_waits(
     gate.set()
     await consumer
     assert delivered == ids
+
+
+def _sized_client(fake: FakeWeCom, max_response_bytes: int) -> WeComClient:
+    return WeComClient(
+        corp_id=fake.corp_id,
+        corp_secret=fake.corp_secret,
+        base_url=fake.base_url,
+        max_response_bytes=max_response_bytes,
+    )
+
+
+async def test_a_chunk_whose_answer_is_too_large_is_split_and_loses_nothing(
+    fake: FakeWeCom,
+) -> None:
+    """The same IDs would get the same too-large answer: the chunk is fetched in halves."""
+    ids = fake.seed_schedules(
+        {"start_time": 1_700_000_000, "end_time": 1_700_003_600, "description": "d" * 900}
+        for _ in range(100)
+    )
+    wanted = [*ids[:50], "ghost", *ids[50:]]
+    seen: list[BulkProgress] = []
+    # ~1.4 KB a schedule: an answer of 26 of them fits in 37,000 bytes, 50 do not.
+    async with _sized_client(fake, 37_000) as client:
+        result = await client.schedules.get_many(wanted, chunk_size=101, progress=seen.append)
+    assert [s.schedule_id for s in result.schedules] == ids
+    assert result.missing == ["ghost"]
+    assert result.failures == []
+    asked = [len(r.body["schedule_id_list"]) for r in fake.requests if r.path == "oa/schedule/get"]
+    assert asked == [101, 50, 25, 25, 51, 25, 26]
+    assert seen[-1].splits == 3
+    assert seen[-1].calls == 7
+    assert (seen[-1].schedules, seen[-1].missing, seen[-1].failed_ids) == (100, 1, 0)
+
+
+@pytest.mark.parametrize("on_error", ["collect", "raise"])
+async def test_one_schedule_too_large_alone_fails_only_its_id(
+    fake: FakeWeCom, on_error: str
+) -> None:
+    small = {"start_time": 1_700_000_000, "end_time": 1_700_003_600}
+    ids = fake.seed_schedules([small, small, {**small, "description": "x" * 5000}, small])
+    async with _sized_client(fake, 4000) as client:
+        if on_error == "collect":
+            result = await client.schedules.get_many(ids, on_error="collect")
+        else:
+            with pytest.raises(BulkFetchError) as caught:
+                await client.schedules.get_many(ids)
+            assert caught.value.partial is not None
+            result = caught.value.partial
+    assert [s.schedule_id for s in result.schedules] == [ids[0], ids[1], ids[3]]
+    assert result.missing == []
+    [failure] = result.failures
+    assert failure.ids == (ids[2],)
+    assert isinstance(failure.error, ResponseTooLargeError)
+    assert result.failed_ids == [ids[2]]
+    assert result.progress.splits == 2

@@ -26,7 +26,6 @@ import asyncio
 import binascii
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
-from functools import partial
 from itertools import islice
 from operator import attrgetter
 from types import TracebackType
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import ClientClosedError, UnexpectedError, WeComError
+from .errors import ClientClosedError, ResponseTooLargeError, UnexpectedError, WeComError
 from .models._common import reject_str
 from .models.schedule import MAX_IDS_PER_GET, Schedule
 
@@ -98,6 +97,8 @@ class BulkProgress:
     calls: int
     retries: int
     duplicates: int
+    #: Chunks cut in two because an answer was over ``max_response_bytes`` (see ``_get_parts``).
+    splits: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -172,13 +173,14 @@ class _Counters:
         "ids_done",
         "missing",
         "schedules",
+        "splits",
         "stats",
     )
 
     def __init__(self, stats: CallStats) -> None:
         self.stats = stats
         self.chunks_done = self.ids_done = self.schedules = self.missing = 0
-        self.failed_ids = self.duplicates = 0
+        self.failed_ids = self.duplicates = self.splits = 0
 
     def snapshot(self) -> BulkProgress:
         return BulkProgress(
@@ -190,6 +192,7 @@ class _Counters:
             calls=self.stats.calls,
             retries=self.stats.retries,
             duplicates=self.duplicates,
+            splits=self.splits,
         )
 
 
@@ -428,23 +431,23 @@ class ScheduleStream:
         sendable = ids if all(ids) else tuple(filter(None, ids))
         if not sendable:
             return ChunkResult(ids, missing=ids)
+        # (IDs asked, schedules answered) of every call that succeeded: one, unless an answer
+        # was too large and the chunk was split.
+        parts: list[tuple[tuple[str, ...], tuple[Schedule, ...]]] = []
+        # IDs whose schedule alone is over the limit: they fail, the rest is fetched.
+        oversized: list[tuple[str, ResponseTooLargeError]] = []
         try:
             if self._schedules._client.closed:
                 # Fails at once, without taking a limiter slot and a token for nothing.
                 raise ClientClosedError("the client was closed during the bulk fetch")
-            get_chunk = partial(
-                self._schedules._get_chunk,
-                sendable,
-                timeout=self._timeout,
-                max_retries=self._max_retries,
-                stats=self._stats,
-            )
             if self._span is None:
-                found = await get_chunk()
+                await self._get_parts(sendable, parts, oversized)
             else:
                 assert self._telemetry is not None
                 with self._telemetry.in_bulk(self._span, len(sendable)):
-                    found = await get_chunk()
+                    await self._get_parts(sendable, parts, oversized)
+            if oversized:
+                raise oversized[0][1]
         except (Exception, asyncio.CancelledError) as exc:
             # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
             # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token
@@ -456,13 +459,62 @@ class ScheduleStream:
                 raise
             error = exc if isinstance(exc, WeComError) else _unexpected(exc)
             unsendable = tuple(i for i in ids if not i)
-            return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
-        if sendable is ids and tuple(map(_schedule_id, found)) == ids:
-            return ChunkResult(ids, found, ())  # every ID found, in request order: nothing to do
-        by_id = {s.schedule_id: s for s in found}
-        ordered = tuple(by_id[i] for i in ids if i in by_id)
-        missing = tuple(i for i in ids if i not in by_id)
+            if not parts:
+                return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
+            # Part of a split chunk was fetched: that part is delivered, the rest failed (with
+            # the first error met: only schedules too large alone, or another failure that
+            # stopped the splitting).
+            asked = {i for part_ids, _ in parts for i in part_ids}
+            found = [s for _, part in parts for s in part]
+            fetched = tuple(i for i in sendable if i in asked)
+            ordered, missing = _in_request_order(fetched, found)
+            failed = tuple(i for i in sendable if i not in asked)
+            return ChunkResult(
+                ids, ordered, unsendable + missing, failure=ChunkFailure(failed, error)
+            )
+        found_all = parts[0][1] if len(parts) == 1 else tuple(s for _, p in parts for s in p)
+        if sendable is ids and tuple(map(_schedule_id, found_all)) == ids:
+            return ChunkResult(ids, found_all, ())  # every ID found, in request order
+        ordered, missing = _in_request_order(ids, found_all)
         return ChunkResult(ids, ordered, missing)
+
+    async def _get_parts(
+        self,
+        ids: tuple[str, ...],
+        parts: list[tuple[tuple[str, ...], tuple[Schedule, ...]]],
+        oversized: list[tuple[str, ResponseTooLargeError]],
+    ) -> None:
+        """Fetch ``ids`` into ``parts``; an answer over ``max_response_bytes`` splits them.
+
+        The same IDs would get the same too-large answer again, so the chunk is fetched in two
+        halves, and so on down to single IDs: a schedule too large alone goes to ``oversized``
+        and the others are still fetched. Each half is a call of its own, under the rate limits
+        and retry policy. Any other failure stops the chunk.
+        """
+        try:
+            found = await self._schedules._get_chunk(
+                ids, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
+            )
+        except ResponseTooLargeError as exc:
+            if len(ids) == 1:
+                oversized.append((ids[0], exc))
+                return
+            self._counters.splits += 1
+            half = len(ids) // 2
+            await self._get_parts(ids[:half], parts, oversized)
+            await self._get_parts(ids[half:], parts, oversized)
+            return
+        parts.append((ids, found))
+
+
+def _in_request_order(
+    ids: tuple[str, ...], found: Iterable[Schedule]
+) -> tuple[tuple[Schedule, ...], tuple[str, ...]]:
+    """The schedules of ``found`` in the order of ``ids``, and the IDs not among them."""
+    by_id = {s.schedule_id: s for s in found}
+    ordered = tuple(by_id[i] for i in ids if i in by_id)
+    missing = tuple(i for i in ids if i not in by_id)
+    return ordered, missing
 
 
 #: Distinct IDs kept as a set of strings (~120 bytes each) before switching to packed keys.

@@ -358,7 +358,8 @@ class ResponseTooLargeError(ResponseDecodeError):
     """The answer was larger than the client's ``max_response_bytes`` (after decompression).
 
     Reading stopped at the limit, so a huge answer or a gzip bomb costs at most that much memory.
-    Not retried: the same request would get the same answer. ``limit`` is the limit in force.
+    Not retried: the same request would get the same answer (a bulk fetch splits the chunk
+    instead). ``limit`` is the limit in force.
     """
 
     def __init__(self, limit: int, *, path: str) -> None:
