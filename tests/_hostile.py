@@ -1,4 +1,4 @@
-"""A hostile WeCom on loopback: gettoken works, every other path answers what a test says.
+"""A hostile WeCom on loopback: every path answers what a test says (gettoken: a token).
 
 The fake server (wecom_async.testing) behaves like the documented API; this one does not: it
 answers garbage, huge or deeply nested bodies, gzip bombs, cut-off and slow answers.
@@ -29,6 +29,8 @@ class Hostile:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.handler: Handler = answer_schedules
+        #: How gettoken is answered (a token, by default).
+        self.gettoken_handler: Handler = answer_token
         self.calls = 0
         #: Set when the server stops: slow handlers wait for it.
         self.stopping = asyncio.Event()
@@ -42,8 +44,9 @@ class Hostile:
 async def hostile_server() -> AsyncIterator[Hostile]:
     server: Hostile | None = None
 
-    async def gettoken(request: web.Request) -> web.Response:
-        return web.json_response({"errcode": 0, "access_token": "tok", "expires_in": 7200})
+    async def gettoken(request: web.Request) -> web.StreamResponse:
+        assert server is not None
+        return await server.gettoken_handler(request)
 
     async def api(request: web.Request) -> web.StreamResponse:
         assert server is not None
@@ -63,6 +66,10 @@ async def hostile_server() -> AsyncIterator[Hostile]:
     finally:
         server.stopping.set()
         await runner.cleanup()
+
+
+async def answer_token(request: web.Request) -> web.Response:
+    return web.json_response({"errcode": 0, "access_token": "tok", "expires_in": 7200})
 
 
 def schedule_json(schedule_id: str) -> dict[str, object]:

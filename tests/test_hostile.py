@@ -370,9 +370,12 @@ async def test_answers_up_to_the_limit_are_read_compressed_chunked_or_plain(
             assert hostile.calls, mode
 
 
-async def test_get_many_collect_reports_a_chunk_with_a_huge_answer_failed(
+async def test_get_many_narrows_a_huge_answer_down_to_the_id_that_causes_it(
     hostile: Hostile,
 ) -> None:
+    """Any answer with s00100 in it is over the limit: its chunk is split in halves until that
+    ID alone fails; every other schedule is delivered."""
+
     async def one_huge(request: web.Request) -> web.StreamResponse:
         if "s00100" in await requested_ids(request):
             return await stream_body(request, 4 * MiB, length=False)
@@ -383,9 +386,12 @@ async def test_get_many_collect_reports_a_chunk_with_a_huge_answer_failed(
     async with client_for(hostile, max_response_bytes=2 * MiB) as client:
         result = await client.schedules.get_many(wanted, chunk_size=100, on_error="collect")
     got = [s.schedule_id for s in result.schedules]
-    assert got == wanted[:100] + wanted[200:]
-    assert result.failed_ids == wanted[100:200]
+    assert got == wanted[:100] + wanted[101:]
+    assert result.failed_ids == ["s00100"]
     assert isinstance(result.failures[0].error, ResponseTooLargeError)
+    # 100 → 50 → 25 → 12 → 6 → 3 → 1: six splits, the twelve calls they take, 3 chunks.
+    assert result.progress.splits == 6
+    assert hostile.calls == 3 + 2 * 6
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "64"])
@@ -479,6 +485,43 @@ async def test_close_during_get_many_collect_keeps_what_was_fetched(
     assert errors[0].request_sent is owned  # type: ignore[attr-defined]
     assert stalled == ["s00300", "s00400"]
     assert hostile.calls == 5
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "gzip"])
+@pytest.mark.parametrize("endpoint", ["schedule/get", "gettoken"])
+async def test_close_ends_a_call_stalled_in_the_middle_of_its_answer(
+    hostile: Hostile, framing: str, endpoint: str
+) -> None:
+    """aiohttp's close drops the connection of an answer being read without waking its reader,
+    which then waited for the call's whole timeout (60 s here); it ends at once instead."""
+    started = asyncio.Event()
+
+    async def stalls_mid_body(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Type": "application/json"}
+        if framing == "content-length":
+            headers["Content-Length"] = "1000"
+        if framing == "gzip":
+            headers["Content-Encoding"] = "gzip"
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)
+        await response.write(gzip.compress(b"{" * 10_000)[:200] if framing == "gzip" else b"{")
+        started.set()
+        await hostile.stopping.wait()
+        return response
+
+    if endpoint == "gettoken":
+        hostile.gettoken_handler = stalls_mid_body
+    else:
+        hostile.handler = stalls_mid_body
+    client = client_for(hostile, timeout=60, max_retries=0)
+    call = asyncio.ensure_future(client.schedules.get(["s1"]))
+    await asyncio.wait_for(started.wait(), 30)
+    await client.close()
+    # Well under the call's 60 s timeout, whatever the load on the machine.
+    with pytest.raises(ClientClosedError) as caught:
+        await asyncio.wait_for(call, 30)
+    # The schedule/get request was sent; stalled in gettoken, it was not.
+    assert caught.value.request_sent is (endpoint == "schedule/get")
 
 
 async def test_a_client_closed_error_in_flight_keeps_no_url_in_its_context(

@@ -130,6 +130,12 @@ class SessionPool:
         await self.close()
 
 
+#: The answers being read on each session a pool owns. aiohttp's close drops such an answer's
+#: connection without waking its reader, which would then wait for its timeout: closing the
+#: session wakes each with an error instead (the call then sees a closed session).
+_reading: dict[aiohttp.ClientSession, set[aiohttp.ClientResponse]] = {}
+
+
 class _LoopSession:
     """A session, and what closes it inside its loop before that loop closes.
 
@@ -144,6 +150,7 @@ class _LoopSession:
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
+        _reading[session] = set()
         self._closer = _closer(session)
         # Run it to its ``yield`` now: nothing in it awaits before, so one send() does it.
         with contextlib.suppress(StopIteration):
@@ -157,6 +164,9 @@ async def _closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
+        # The readers resume only once close() below has marked the session closed.
+        for resp in _reading.pop(session, ()):
+            resp.content.set_exception(aiohttp.ClientConnectionError("the session was closed"))
         await session.close()
 
 
@@ -191,20 +201,27 @@ async def send(
             timeout=timeout,
             allow_redirects=False,
         ) as resp:
-            length = resp.content_length
-            if (
-                length is not None
-                and length <= max_bytes
-                and hdrs.CONTENT_ENCODING not in resp.headers
-            ):
-                # The common case, not compressed: exactly `length` bytes follow (aiohttp
-                # reads no more), so the bound holds.
-                return resp.status, await resp.read()
-            if length is not None and length > max_bytes:
-                # Compressed or not, an answer this long on the wire is too large.
-                resp.close()
-                raise ResponseTooLargeError(max_bytes, path=path)
-            return resp.status, await _read_at_most(resp, max_bytes, path)
+            reads = _reading.get(session)  # None for a session the caller owns
+            if reads is not None:
+                reads.add(resp)
+            try:
+                length = resp.content_length
+                if (
+                    length is not None
+                    and length <= max_bytes
+                    and hdrs.CONTENT_ENCODING not in resp.headers
+                ):
+                    # The common case, not compressed: exactly `length` bytes follow (aiohttp
+                    # reads no more), so the bound holds.
+                    return resp.status, await resp.read()
+                if length is not None and length > max_bytes:
+                    # Compressed or not, an answer this long on the wire is too large.
+                    resp.close()
+                    raise ResponseTooLargeError(max_bytes, path=path)
+                return resp.status, await _read_at_most(resp, max_bytes, path)
+            finally:
+                if reads is not None:
+                    reads.discard(resp)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         if session.closed:  # closed under the call: the failure is only a consequence
             error, cause = ClientClosedError(_CLOSED_IN_FLIGHT, request_sent=True), None
