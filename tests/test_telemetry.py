@@ -332,6 +332,7 @@ _GLOBAL_SDK_LATE = textwrap.dedent(
             await client.schedules.get(ids)
             await client.schedules.get_many(ids)
             out["before"] = {"enabled": client._core.telemetry.enabled(), "calls": list(entered)}
+            made_before = client.schedules.iter_many(ids)  # iterated once the SDK is set up
             spans = InMemorySpanExporter()
             tracer_provider = TracerProvider()
             tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -340,6 +341,8 @@ _GLOBAL_SDK_LATE = textwrap.dedent(
             metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
             await client.schedules.get(ids)
             await client.schedules.get_many(ids)
+            async with made_before:
+                assert [s.schedule_id async for s in made_before] == ids
             quota = {}
             for resource in reader.get_metrics_data().resource_metrics:
                 for scope in resource.scope_metrics:
@@ -348,10 +351,18 @@ _GLOBAL_SDK_LATE = textwrap.dedent(
                             for point in metric.data.data_points:
                                 window = point.attributes["wecom.quota.window"]
                                 quota[window] = point.value
+            finished = spans.get_finished_spans()
+            bulk = {s.context.span_id for s in finished if s.name.startswith("wecom bulk")}
             out["after"] = {
                 "enabled": client._core.telemetry.enabled(),
                 "calls": list(entered),
-                "spans": sorted(span.name for span in spans.get_finished_spans()),
+                "spans": sorted(span.name for span in finished),
+                # For each call's span: is a bulk fetch's span its parent?
+                "in_bulk": sorted(
+                    s.parent is not None and s.parent.span_id in bulk
+                    for s in finished
+                    if not s.name.startswith("wecom bulk")
+                ),
                 "quota": quota,
             }
         print(json.dumps(out))
@@ -380,9 +391,66 @@ def test_no_sdk_means_no_span_work_until_one_is_set_globally(check: str) -> None
     out = json.loads(done.stdout)
     assert out["before"] == {"enabled": False, "calls": []}
     assert out["after"]["enabled"] is True
-    assert out["after"]["calls"] == [GET, GET]
-    assert out["after"]["spans"] == sorted([f"wecom {GET}", f"wecom {GET}", f"wecom bulk {GET}"])
-    assert out["after"]["quota"] == {"minute": 4, "hour": 4}
+    assert out["after"]["calls"] == [GET, GET, GET]
+    # A stream made before the SDK was set up, iterated after, has its bulk span too.
+    assert out["after"]["spans"] == sorted(3 * [f"wecom {GET}"] + 2 * [f"wecom bulk {GET}"])
+    assert out["after"]["in_bulk"] == [False, True, True]
+    assert out["after"]["quota"] == {"minute": 5, "hour": 5}
+
+
+_NO_OP_PROVIDERS = textwrap.dedent(
+    """
+    import asyncio, json
+    from opentelemetry import metrics, trace
+    import wecom_async
+    from wecom_async import _telemetry
+    from wecom_async.testing import FakeWeCom
+
+    entered = []
+    real_call = _telemetry.Telemetry.call
+
+    def call(self, path, run, **kwargs):
+        entered.append(path)
+        return real_call(self, path, run, **kwargs)
+
+    _telemetry.Telemetry.call = call
+    trace.set_tracer_provider(trace.NoOpTracerProvider())
+
+    async def main():
+        async with FakeWeCom() as fake, wecom_async.WeComClient(
+            corp_id=fake.corp_id, corp_secret=fake.corp_secret, base_url=fake.base_url
+        ) as client:
+            ids = fake.seed_schedules([{"start_time": 1700000000, "end_time": 1700003600}])
+            telemetry = client._core.telemetry
+            await client.schedules.get(ids)
+            half = [telemetry.enabled(), telemetry._decided]
+            metrics.set_meter_provider(metrics.NoOpMeterProvider())
+            await client.schedules.get_many(ids)
+            print(json.dumps([entered, half, [telemetry.enabled(), telemetry._decided]]))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_no_op_providers_set_globally_record_nothing_and_cost_nothing() -> None:
+    """Global no-op providers mean "no telemetry": calls skip spans and metrics, and once both
+    are set (they cannot change then) the check is not even repeated."""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    for name in ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_OP_PROVIDERS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    entered, half, both = json.loads(done.stdout)
+    assert entered == []
+    assert half == [False, False]  # a meter provider may still be set
+    assert both == [False, True]
 
 
 def test_a_provider_named_by_the_environment_is_used() -> None:

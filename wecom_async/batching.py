@@ -239,10 +239,8 @@ class ScheduleStream:
         self._counters = _Counters(stats)
         self._generator: AsyncGenerator[ChunkResult, None] | None = None
         #: With OpenTelemetry: the bulk fetch's span, parent of its calls' spans.
-        telemetry = schedules._client._core.telemetry
-        self._telemetry: Telemetry | None = (
-            telemetry if telemetry is not None and telemetry.enabled() else None
-        )
+        #: Set when iteration starts, if telemetry records by then.
+        self._telemetry: Telemetry | None = None
         self._span: Span | None = None
         # Set when the run ends: from then on, chunks are cancelled on purpose.
         self._stopping = False
@@ -291,7 +289,13 @@ class ScheduleStream:
         """
         if self._generator is not None:
             raise RuntimeError("a ScheduleStream can be iterated once")
-        self._generator = self._run() if self._telemetry is None else self._run_traced()
+        telemetry = self._schedules._client._core.telemetry
+        if telemetry is not None and telemetry.enabled():
+            # Decided now, not when the stream was made: an SDK may have been set up since.
+            self._telemetry = telemetry
+            self._generator = self._run_traced()
+        else:
+            self._generator = self._run()
         return self._generator
 
     async def _run_traced(self) -> AsyncGenerator[ChunkResult, None]:
