@@ -16,6 +16,7 @@ __all__ = [
     "RemindersStruct",
     "ScheduleInputStruct",
     "ScheduleStruct",
+    "UntrackedGetResponseStruct",
 ]
 
 
@@ -63,6 +64,56 @@ class GetResponseStruct(msgspec.Struct):
     errcode: int = 0
     errmsg: str = ""
     schedule_list: tuple[ScheduleStruct, ...] = ()
+
+
+# --- the same, untracked by the garbage collector (gc=False): the best a hand-written pipeline
+# that keeps every schedule can do (B5)
+
+
+class UntrackedAttendeeStruct(msgspec.Struct, gc=False):
+    userid: str
+    response_status: int = 0
+
+
+class UntrackedExcludeTimeStruct(msgspec.Struct, gc=False):
+    start_time: int
+
+
+class UntrackedRemindersStruct(msgspec.Struct, gc=False):
+    is_remind: int = 0
+    remind_before_event_secs: int = 0
+    remind_time_diffs: tuple[int, ...] = ()
+    is_repeat: int = 0
+    repeat_type: int = 0
+    repeat_until: int = 0
+    is_custom_repeat: int = 0
+    repeat_interval: int = 0
+    repeat_day_of_week: tuple[int, ...] = ()
+    repeat_day_of_month: tuple[int, ...] = ()
+    timezone: int = 8
+    exclude_time_list: tuple[UntrackedExcludeTimeStruct, ...] = ()
+
+
+class UntrackedScheduleStruct(msgspec.Struct, gc=False):
+    schedule_id: str
+    start_time: int
+    end_time: int
+    admins: tuple[str, ...] = ()
+    attendees: tuple[UntrackedAttendeeStruct, ...] = ()
+    summary: str = ""
+    description: str = ""
+    reminders: UntrackedRemindersStruct = msgspec.field(default_factory=UntrackedRemindersStruct)
+    location: str = ""
+    cal_id: str = ""
+    status: int = 0
+    is_whole_day: int = 0
+    sequence: int = 0
+
+
+class UntrackedGetResponseStruct(msgspec.Struct, gc=False):
+    errcode: int = 0
+    errmsg: str = ""
+    schedule_list: tuple[UntrackedScheduleStruct, ...] = ()
 
 
 # --- request side: what schedule/add sends (unset fields left out) ---------------------------
