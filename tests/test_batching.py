@@ -423,3 +423,36 @@ async def test_one_schedule_too_large_alone_fails_only_its_id(
     assert isinstance(failure.error, ResponseTooLargeError)
     assert result.failed_ids == [ids[2]]
     assert result.progress.splits == 2
+
+
+async def test_a_server_answering_only_huge_answers_costs_a_few_calls_not_2000(
+    fake: FakeWeCom,
+) -> None:
+    """When every answer is too large (a limit set too low, a proxy's huge error page), the
+    first schedule too large alone stops the splitting for the stream."""
+    ids = seed(fake, 500)
+    # gettoken's answer (~190 bytes) fits; not even one schedule (~540) does.
+    async with _sized_client(fake, 400) as client:
+        result = await client.schedules.get_many(
+            ids, chunk_size=100, concurrency=1, on_error="collect"
+        )
+    assert result.schedules == []
+    assert result.failed_ids == ids
+    assert all(isinstance(f.error, ResponseTooLargeError) for f in result.failures)
+    # First chunk: 100 → 50 → 25 → 12 → 6 → 3 → 1 (too large alone), then its sibling of two
+    # fails unsplit and stops the chunk: 8 calls. Every later chunk: 1 call. (Chunks already
+    # splitting when that happens go on down their own path: ~8 calls per chunk in flight.)
+    assert fake.calls("oa/schedule/get") == 8 + 4
+    assert result.progress.splits == 6
+
+
+async def test_a_huge_gettoken_answer_does_not_split_the_chunk(fake: FakeWeCom) -> None:
+    """Only schedule/get's own answer is a reason to split; gettoken's fails the chunk."""
+    ids = seed(fake, 64)
+    async with _sized_client(fake, 100) as client:  # gettoken's ~190-byte answer is too large
+        result = await client.schedules.get_many(ids, on_error="collect")
+    assert result.failed_ids == ids
+    [failure] = result.failures
+    assert isinstance(failure.error, ResponseTooLargeError)
+    assert result.progress.splits == 0
+    assert fake.calls("oa/schedule/get") == 0

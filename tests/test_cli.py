@@ -25,10 +25,10 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from wecom_async import ChunkFailure, ServerBusyError
+from wecom_async import ChunkFailure, ResponseDecodeError, ResponseTooLargeError, ServerBusyError
 from wecom_async._cli._common import CLIError
 from wecom_async._cli._fake import parse_faults, parse_quota
-from wecom_async._cli._fetch import BarView, State
+from wecom_async._cli._fetch import BarView, State, _is_fatal
 from wecom_async._cli._ids import parse_ids
 from wecom_async.cli import main
 from wecom_async.testing import FakeAPIError, FakeWeCom, HandlerContext, Quota
@@ -982,3 +982,12 @@ def test_fake_server_specs() -> None:
     for bad_faults in ("busy", "busy=x", "nope=1", "busy=2"):
         with pytest.raises(click.BadParameter):
             parse_faults(bad_faults)
+
+
+def test_a_schedule_too_large_alone_does_not_stop_a_fetch() -> None:
+    """The bulk fetch isolates such a schedule and goes on; a whole part too large (the
+    splitting gave up: every answer is) would meet every other chunk too, and stops it."""
+    too_large = ResponseTooLargeError(4000, path="oa/schedule/get")
+    assert not _is_fatal(ChunkFailure(("big",), too_large))
+    assert _is_fatal(ChunkFailure(("a", "b"), too_large))
+    assert _is_fatal(ChunkFailure(("a",), ResponseDecodeError("not JSON", path="oa/schedule/get")))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from wecom_async import ClientClosedError, Schedule, WeComClient
+from wecom_async import ClientClosedError, ResponseTooLargeError, Schedule, WeComClient
 from wecom_async.callbacks._events import (
     CalendarDeleted,
     CalendarModified,
@@ -424,3 +424,26 @@ async def test_a_full_feed_fetches_no_id_within_a_second_of_its_first_event(
         assert fetched(changes[0]).summary == "second change in the same second"
         changes += await drain(feed)
     assert sorted(c.schedule_id for c in changes) == sorted(ids)
+
+
+async def test_a_schedule_too_large_alone_fails_at_once_and_the_others_arrive(
+    fake: FakeWeCom,
+) -> None:
+    """Its answer will never fit: retrying it (after an hour here) would only delay "failed"."""
+    small = seed(fake, 3)
+    big = seed(fake, 1, description="x" * 5000)[0]
+    client = WeComClient(
+        corp_id=fake.corp_id,
+        corp_secret=fake.corp_secret,
+        base_url=fake.base_url,
+        max_response_bytes=4000,
+    )
+    async with client, ScheduleChangeFeed(client, debounce=3600, retry_backoff=3600) as feed:
+        for schedule_id in [*small, big]:
+            await feed.put(modified(fake, schedule_id))
+        changes = await drain(feed)
+    kinds = {c.schedule_id: c.kind for c in changes}
+    assert kinds == {**dict.fromkeys(small, "upserted"), big: "failed"}
+    [failed] = [c for c in changes if c.kind == "failed"]
+    assert isinstance(failed.error, ResponseTooLargeError)
+    assert feed.stats.retries == 0

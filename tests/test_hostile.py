@@ -7,6 +7,7 @@ import gc
 import gzip
 import tracemalloc
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -626,6 +627,30 @@ def test_one_client_in_two_asyncio_runs_works_without_warnings() -> None:
         sessions.clear()
         gc.collect()
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_loops_closed_without_shutting_down_keep_no_session_alive() -> None:
+    """A loop closed by hand without ``shutdown_asyncgens`` never closes its session: nothing of
+    ours may keep that session (and its sockets) alive afterwards."""
+    sessions: list[weakref.ref[aiohttp.ClientSession]] = []
+    # (The sessions left unclosed are reported as ResourceWarnings: expected here.)
+    with threaded_hostile_server() as server:
+        clients = [client_for(server)]
+
+        async def use() -> None:
+            client = clients[0]
+            assert len(await client.schedules.get(["a"])) == 1
+            sessions.append(weakref.ref(client._core.session()))
+
+        for _ in range(5):
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(use())
+            loop.close()
+        clients.clear()
+        gc.collect()  # (the unclosed sessions' warnings are raised here, inside the test)
+    assert [ref() for ref in sessions] == [None] * 5
 
 
 def test_a_client_closed_in_one_asyncio_run_is_refused_in_the_next() -> None:

@@ -582,3 +582,26 @@ async def test_a_bulk_fetch_left_early_ends_its_span_unfailed(
     assert bulk.status.status_code is StatusCode.UNSET
     assert bulk.attributes is not None
     assert bulk.attributes["wecom.bulk.failed_ids"] == 0
+
+
+async def test_a_split_chunks_calls_carry_their_own_sizes(
+    fake: FakeWeCom, exported: Exported
+) -> None:
+    small = {"start_time": 1_700_000_000, "end_time": 1_700_003_600}
+    ids = fake.seed_schedules([small, small, {**small, "description": "x" * 5000}, small])
+    async with WeComClient(
+        corp_id=fake.corp_id,
+        corp_secret=fake.corp_secret,
+        base_url=fake.base_url,
+        max_response_bytes=4000,
+        tracer_provider=exported.tracer_provider,
+        meter_provider=exported.meter_provider,
+    ) as client:
+        result = await client.schedules.get_many(ids, on_error="collect")
+    assert result.failed_ids == [ids[2]]
+    spans = list(exported.spans.get_finished_spans())
+    sizes = [(s.attributes or {}).get("wecom.chunk_size") for s in named(spans, f"wecom {GET}")]
+    assert sizes == [4, 2, 2, 1, 1]  # the chunk, its halves, the second half's halves
+    [bulk] = named(spans, f"wecom bulk {GET}")
+    assert bulk.attributes is not None
+    assert bulk.attributes["wecom.bulk.splits"] == 2

@@ -6,6 +6,8 @@ what the docs allow is not refused (and the fake server agrees)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import IntEnum
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from wecom_async import (
     InvalidRequestError,
     OpMode,
     PublicRange,
+    RateLimits,
     Reminders,
     RepeatType,
     RetryPolicy,
@@ -378,6 +381,21 @@ def test_a_wrong_retry_policy_is_a_validation_error_naming_the_field(
     assert info.value.model == "RetryPolicy"
     assert info.value.paths == (path,)
     assert isinstance(info.value, ValueError)
+
+
+class _Retries(IntEnum):
+    TWO = 2
+
+
+def test_option_numbers_of_other_real_types_are_taken_and_absurd_ones_refused() -> None:
+    """A Fraction or an int subclass is a number; a quota past 10**15 would overflow float
+    arithmetic inside the first call (an OverflowError, no WeComError): refused at once."""
+    assert RetryPolicy(backoff_initial=Fraction(1, 2)).backoff_initial == Fraction(1, 2)
+    assert RetryPolicy(max_retries=_Retries.TWO).max_retries == 2
+    with pytest.raises(ValidationError) as caught:
+        RateLimits(per_minute=10**400, per_hour=10**400)
+    assert caught.value.paths == ("per_minute",)
+    assert len(str(caught.value)) < 300  # the 401 digits are not all shown
 
 
 def test_a_retry_policy_takes_any_collection_of_ints() -> None:

@@ -7,6 +7,7 @@ field, like a wrong argument anywhere else in the client; it is also a ``ValueEr
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +16,7 @@ import attrs
 from .errors import Problem, ValidationError
 
 __all__ = [
+    "MAX_INT_OPTION",
     "callable_value",
     "finite_at_least",
     "flag",
@@ -28,21 +30,35 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 def _invalid(instance: object, name: str, message: str, value: object) -> ValidationError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
     return ValidationError(
-        [Problem(name, f"{message}, got {value!r}")], model=type(instance).__name__
+        [Problem(name, f"{message}, got {shown}")], model=type(instance).__name__
     )
 
 
+#: The largest int option taken (10**15): beyond, float arithmetic on it could overflow.
+MAX_INT_OPTION = 10**15
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (an int, a float, a Fraction, a NumPy scalar…), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def int_at_least(minimum: int) -> Validator:
-    """An int (not a bool) ≥ ``minimum``."""
+    """An integer (``int``, or another ``numbers.Integral``; not a bool) from ``minimum`` to
+    :data:`MAX_INT_OPTION`."""
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise _invalid(instance, attribute.name, f"must be an int >= {minimum}", value)
+        if (
+            not isinstance(value, numbers.Integral)
+            or isinstance(value, bool)
+            or not minimum <= int(value) <= MAX_INT_OPTION
+        ):
+            message = f"must be an int from {minimum} to 10**15"
+            raise _invalid(instance, attribute.name, message, value)
 
     return check
 

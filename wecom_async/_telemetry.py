@@ -371,10 +371,13 @@ class Telemetry:
             chunk_size.reset(token)
 
     @staticmethod
-    def end_bulk(span: Span, *, ids: int, chunks: int, failed_ids: int, error: str | None) -> None:
+    def end_bulk(
+        span: Span, *, ids: int, chunks: int, failed_ids: int, splits: int, error: str | None
+    ) -> None:
         span.set_attribute("wecom.bulk.ids", ids)
         span.set_attribute("wecom.bulk.chunks", chunks)
         span.set_attribute("wecom.bulk.failed_ids", failed_ids)
+        span.set_attribute("wecom.bulk.splits", splits)
         if error is not None:
             span.set_attribute("error.type", error)
             span.set_status(Status(StatusCode.ERROR, error))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from urllib.parse import quote
@@ -132,8 +133,12 @@ class SessionPool:
 
 #: The answers being read on each session a pool owns. aiohttp's close drops such an answer's
 #: connection without waking its reader, which would then wait for its timeout: closing the
-#: session wakes each with an error instead (the call then sees a closed session).
-_reading: dict[aiohttp.ClientSession, set[aiohttp.ClientResponse]] = {}
+#: session wakes each with an error instead (the call then sees a closed session). Weak: a
+#: session whose loop was closed without ``shutdown_asyncgens`` is never closed by us, and
+#: must not be kept alive here either (its sockets are freed with it).
+_reading: weakref.WeakKeyDictionary[aiohttp.ClientSession, set[aiohttp.ClientResponse]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class _LoopSession:

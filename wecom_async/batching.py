@@ -244,6 +244,8 @@ class ScheduleStream:
         self._span: Span | None = None
         # Set when the run ends: from then on, chunks are cancelled on purpose.
         self._stopping = False
+        # Set once a schedule was too large alone: no more splitting (see _get_parts).
+        self._oversized = False
         self.missing: list[str] = []
         self.failures: list[ChunkFailure] = []
         #: Most chunks that were in flight at once (for tests and tuning).
@@ -323,6 +325,7 @@ class ScheduleStream:
                 ids=counters.ids_done,
                 chunks=counters.chunks_done,
                 failed_ids=counters.failed_ids,
+                splits=counters.splits,
                 error=error,
             )
 
@@ -438,20 +441,13 @@ class ScheduleStream:
         # (IDs asked, schedules answered) of every call that succeeded: one, unless an answer
         # was too large and the chunk was split.
         parts: list[tuple[tuple[str, ...], tuple[Schedule, ...]]] = []
-        # IDs whose schedule alone is over the limit: they fail, the rest is fetched.
-        oversized: list[tuple[str, ResponseTooLargeError]] = []
         try:
             if self._schedules._client.closed:
                 # Fails at once, without taking a limiter slot and a token for nothing.
                 raise ClientClosedError("the client was closed during the bulk fetch")
-            if self._span is None:
-                await self._get_parts(sendable, parts, oversized)
-            else:
-                assert self._telemetry is not None
-                with self._telemetry.in_bulk(self._span, len(sendable)):
-                    await self._get_parts(sendable, parts, oversized)
-            if oversized:
-                raise oversized[0][1]
+            oversized = await self._get_parts(sendable, parts)
+            if oversized is not None:
+                raise oversized
         except (Exception, asyncio.CancelledError) as exc:
             # Whatever a chunk raises, its IDs are reported failed, never lost with the run.
             # Anything but a WeComError is a bug somewhere (ours, or in code we call: a token
@@ -466,8 +462,7 @@ class ScheduleStream:
             if not parts:
                 return ChunkResult(ids, missing=unsendable, failure=ChunkFailure(sendable, error))
             # Part of a split chunk was fetched: that part is delivered, the rest failed (with
-            # the first error met: only schedules too large alone, or another failure that
-            # stopped the splitting).
+            # the error that stopped the chunk, or that of the schedule too large alone).
             asked = {i for part_ids, _ in parts for i in part_ids}
             found = [s for _, part in parts for s in part]
             fetched = tuple(i for i in sendable if i in asked)
@@ -483,32 +478,50 @@ class ScheduleStream:
         return ChunkResult(ids, ordered, missing)
 
     async def _get_parts(
-        self,
-        ids: tuple[str, ...],
-        parts: list[tuple[tuple[str, ...], tuple[Schedule, ...]]],
-        oversized: list[tuple[str, ResponseTooLargeError]],
-    ) -> None:
-        """Fetch ``ids`` into ``parts``; an answer over ``max_response_bytes`` splits them.
+        self, ids: tuple[str, ...], parts: list[tuple[tuple[str, ...], tuple[Schedule, ...]]]
+    ) -> ResponseTooLargeError | None:
+        """Fetch ``ids`` into ``parts``; a schedule/get answer over ``max_response_bytes``
+        splits them. Returns the error of a schedule too large alone, if one was met.
 
-        The same IDs would get the same too-large answer again, so the chunk is fetched in two
-        halves, and so on down to single IDs: a schedule too large alone goes to ``oversized``
-        and the others are still fetched. Each half is a call of its own, under the rate limits
-        and retry policy. Any other failure stops the chunk.
+        The same IDs would get the same too-large answer again, so they are fetched in two
+        halves, and so on down to single IDs. Real schedules are far below the 64 MiB default
+        (1000 attendees of 64-byte IDs: ~0.1 MB), so a schedule too large alone means a limit
+        set too low or a server answering junk: that ID fails, its siblings are still fetched,
+        and from then on this stream splits no more (a too-large answer fails its part and
+        stops the chunk). A server answering nothing but huge answers so costs about
+        ``2·log2(chunk_size)`` calls per chunk in flight when the first single ID fails, then
+        one per chunk, instead of ``2·chunk_size`` per chunk.
+        Each half is a call of its own, under the rate limits and retry policy; any other
+        failure stops the chunk.
         """
         try:
-            found = await self._schedules._get_chunk(
-                ids, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
-            )
+            if self._span is None:
+                found = await self._schedules._get_chunk(
+                    ids, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
+                )
+            else:
+                assert self._telemetry is not None
+                with self._telemetry.in_bulk(self._span, len(ids)):
+                    found = await self._schedules._get_chunk(
+                        ids,
+                        timeout=self._timeout,
+                        max_retries=self._max_retries,
+                        stats=self._stats,
+                    )
         except ResponseTooLargeError as exc:
+            # Only schedule/get's own answer: a huge gettoken answer is no reason to split.
+            if exc.path != _PATH_GET or self._oversized:
+                raise
             if len(ids) == 1:
-                oversized.append((ids[0], exc))
-                return
+                self._oversized = True
+                return exc
             self._counters.splits += 1
             half = len(ids) // 2
-            await self._get_parts(ids[:half], parts, oversized)
-            await self._get_parts(ids[half:], parts, oversized)
-            return
+            first = await self._get_parts(ids[:half], parts)
+            second = await self._get_parts(ids[half:], parts)
+            return first or second
         parts.append((ids, found))
+        return None
 
 
 def _in_request_order(

@@ -64,6 +64,7 @@ from .. import (
     InvalidCredentialsError,
     PermissionDeniedError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     Schedule,
     ScheduleStream,
     tables,
@@ -619,8 +620,11 @@ def _duration(seconds: float) -> str:
 # --- the fetch ------------------------------------------------------------------------------------
 
 
-def _is_fatal(error: BaseException) -> bool:
+def _is_fatal(failure: ChunkFailure) -> bool:
     """Failures that every other chunk would meet too: stop instead of failing them all."""
+    error = failure.error
+    if isinstance(error, ResponseTooLargeError) and len(failure.ids) == 1:
+        return False  # one schedule too large alone: the bulk fetch went on without it
     if isinstance(error, (InvalidCredentialsError, AccessTokenError, ResponseDecodeError)):
         return True
     if isinstance(error, PermissionDeniedError):
@@ -668,7 +672,7 @@ async def _run(
                     state.progress = stream.progress()
                     if chunk.failure is not None:
                         state.failures.append(chunk.failure)
-                        if _is_fatal(chunk.failure.error):
+                        if _is_fatal(chunk.failure):
                             state.aborted = chunk.failure.error
                             break
                     view.update(state)
