@@ -26,6 +26,7 @@ import asyncio
 import binascii
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import nullcontext
 from itertools import islice
 from operator import attrgetter
 from types import TracebackType
@@ -494,20 +495,18 @@ class ScheduleStream:
         Each half is a call of its own, under the rate limits and retry policy; any other
         failure stops the chunk.
         """
+        telemetry, span = self._telemetry, self._span
+        # With a bulk span: the parent of this call's span, which carries this part's size.
+        scope = (
+            nullcontext()
+            if span is None or telemetry is None
+            else telemetry.in_bulk(span, len(ids))
+        )
         try:
-            if self._span is None:
+            with scope:
                 found = await self._schedules._get_chunk(
                     ids, timeout=self._timeout, max_retries=self._max_retries, stats=self._stats
                 )
-            else:
-                assert self._telemetry is not None
-                with self._telemetry.in_bulk(self._span, len(ids)):
-                    found = await self._schedules._get_chunk(
-                        ids,
-                        timeout=self._timeout,
-                        max_retries=self._max_retries,
-                        stats=self._stats,
-                    )
         except ResponseTooLargeError as exc:
             # Only schedule/get's own answer: a huge gettoken answer is no reason to split.
             if exc.path != _PATH_GET or self._oversized:
