@@ -1,119 +1,79 @@
 """msgspec Struct twins of the schedule models: the speed-of-light baselines.
 
 Same fields, types and defaults as :mod:`wecom_async.models.schedule`; plain (GC-tracked,
-mutable) Structs, as a user who picked msgspec would write them. Flags are ``int`` (WeCom sends
-0/1), enumerations plain ``int``.
+mutable) Structs, as a user who picked msgspec would write them, and for schedule/get answers
+also a ``gc=False`` family. Flags are ``int`` (WeCom sends 0/1), enumerations plain ``int``.
 """
 
-from __future__ import annotations
+from typing import Any
 
 import msgspec
 
 __all__ = [
     "AddRequestStruct",
-    "AttendeeStruct",
     "GetResponseStruct",
-    "RemindersStruct",
+    "RemindersInputStruct",
     "ScheduleInputStruct",
-    "ScheduleStruct",
     "UntrackedGetResponseStruct",
+    "UserIdStruct",
 ]
 
 
-class AttendeeStruct(msgspec.Struct):
-    userid: str
-    response_status: int = 0
+def _get_response_struct(*, gc: bool) -> Any:
+    """The twin of a schedule/get answer, its parts tracked by the garbage collector or not.
+
+    (Real annotations, not strings: msgspec resolves them in this function's scope.)
+    """
+
+    class AttendeeStruct(msgspec.Struct, gc=gc):
+        userid: str
+        response_status: int = 0
+
+    class ExcludeTimeStruct(msgspec.Struct, gc=gc):
+        start_time: int
+
+    class RemindersStruct(msgspec.Struct, gc=gc):
+        is_remind: int = 0
+        remind_before_event_secs: int = 0
+        remind_time_diffs: tuple[int, ...] = ()
+        is_repeat: int = 0
+        repeat_type: int = 0
+        repeat_until: int = 0
+        is_custom_repeat: int = 0
+        repeat_interval: int = 0
+        repeat_day_of_week: tuple[int, ...] = ()
+        repeat_day_of_month: tuple[int, ...] = ()
+        timezone: int = 8
+        exclude_time_list: tuple[ExcludeTimeStruct, ...] = ()
+
+    class ScheduleStruct(msgspec.Struct, gc=gc):
+        schedule_id: str
+        start_time: int
+        end_time: int
+        admins: tuple[str, ...] = ()
+        attendees: tuple[AttendeeStruct, ...] = ()
+        summary: str = ""
+        description: str = ""
+        reminders: RemindersStruct = msgspec.field(default_factory=RemindersStruct)
+        location: str = ""
+        cal_id: str = ""
+        status: int = 0
+        is_whole_day: int = 0
+        sequence: int = 0
+
+    class GetResponseStruct(msgspec.Struct, gc=gc):
+        errcode: int = 0
+        errmsg: str = ""
+        schedule_list: tuple[ScheduleStruct, ...] = ()
+
+    return GetResponseStruct
 
 
-class ExcludeTimeStruct(msgspec.Struct):
-    start_time: int
-
-
-class RemindersStruct(msgspec.Struct):
-    is_remind: int = 0
-    remind_before_event_secs: int = 0
-    remind_time_diffs: tuple[int, ...] = ()
-    is_repeat: int = 0
-    repeat_type: int = 0
-    repeat_until: int = 0
-    is_custom_repeat: int = 0
-    repeat_interval: int = 0
-    repeat_day_of_week: tuple[int, ...] = ()
-    repeat_day_of_month: tuple[int, ...] = ()
-    timezone: int = 8
-    exclude_time_list: tuple[ExcludeTimeStruct, ...] = ()
-
-
-class ScheduleStruct(msgspec.Struct):
-    schedule_id: str
-    start_time: int
-    end_time: int
-    admins: tuple[str, ...] = ()
-    attendees: tuple[AttendeeStruct, ...] = ()
-    summary: str = ""
-    description: str = ""
-    reminders: RemindersStruct = msgspec.field(default_factory=RemindersStruct)
-    location: str = ""
-    cal_id: str = ""
-    status: int = 0
-    is_whole_day: int = 0
-    sequence: int = 0
-
-
-class GetResponseStruct(msgspec.Struct):
-    errcode: int = 0
-    errmsg: str = ""
-    schedule_list: tuple[ScheduleStruct, ...] = ()
-
-
-# --- the same, untracked by the garbage collector (gc=False): the best a hand-written pipeline
-# that keeps every schedule can do (B5)
-
-
-class UntrackedAttendeeStruct(msgspec.Struct, gc=False):
-    userid: str
-    response_status: int = 0
-
-
-class UntrackedExcludeTimeStruct(msgspec.Struct, gc=False):
-    start_time: int
-
-
-class UntrackedRemindersStruct(msgspec.Struct, gc=False):
-    is_remind: int = 0
-    remind_before_event_secs: int = 0
-    remind_time_diffs: tuple[int, ...] = ()
-    is_repeat: int = 0
-    repeat_type: int = 0
-    repeat_until: int = 0
-    is_custom_repeat: int = 0
-    repeat_interval: int = 0
-    repeat_day_of_week: tuple[int, ...] = ()
-    repeat_day_of_month: tuple[int, ...] = ()
-    timezone: int = 8
-    exclude_time_list: tuple[UntrackedExcludeTimeStruct, ...] = ()
-
-
-class UntrackedScheduleStruct(msgspec.Struct, gc=False):
-    schedule_id: str
-    start_time: int
-    end_time: int
-    admins: tuple[str, ...] = ()
-    attendees: tuple[UntrackedAttendeeStruct, ...] = ()
-    summary: str = ""
-    description: str = ""
-    reminders: UntrackedRemindersStruct = msgspec.field(default_factory=UntrackedRemindersStruct)
-    location: str = ""
-    cal_id: str = ""
-    status: int = 0
-    is_whole_day: int = 0
-    sequence: int = 0
-
-
-class UntrackedGetResponseStruct(msgspec.Struct, gc=False):
-    errcode: int = 0
-    errmsg: str = ""
-    schedule_list: tuple[UntrackedScheduleStruct, ...] = ()
+#: As a user who picked msgspec would write them (the collector tracks them).
+GetResponseStruct = _get_response_struct(gc=True)
+#: The same, never tracked (``gc=False``): the best a hand-written pipeline keeping every
+#: schedule can do (B5).
+UntrackedGetResponseStruct = _get_response_struct(gc=False)
 
 
 # --- request side: what schedule/add sends (unset fields left out) ---------------------------
