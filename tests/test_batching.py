@@ -421,6 +421,7 @@ async def test_one_schedule_too_large_alone_fails_only_its_id(
     [failure] = result.failures
     assert failure.ids == (ids[2],)
     assert isinstance(failure.error, ResponseTooLargeError)
+    assert failure.too_large_alone
     assert result.failed_ids == [ids[2]]
     assert result.progress.splits == 2
 
@@ -439,6 +440,7 @@ async def test_a_server_answering_only_huge_answers_costs_a_few_calls_not_2000(
     assert result.schedules == []
     assert result.failed_ids == ids
     assert all(isinstance(f.error, ResponseTooLargeError) for f in result.failures)
+    assert not any(f.too_large_alone for f in result.failures)  # whole parts, not one ID
     # First chunk: 100 → 50 → 25 → 12 → 6 → 3 → 1 (too large alone), then its sibling of two
     # fails unsplit and stops the chunk: 8 calls. Every later chunk: 1 call. (Chunks already
     # splitting when that happens go on down their own path: ~8 calls per chunk in flight.)

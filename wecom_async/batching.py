@@ -75,6 +75,12 @@ class ChunkFailure:
     ids: tuple[str, ...]
     error: WeComError
 
+    @property
+    def too_large_alone(self) -> bool:
+        """One schedule whose answer alone is over ``max_response_bytes`` (a bulk fetch splits
+        chunks down to such an ID): fetching it again can only fail the same way."""
+        return isinstance(self.error, ResponseTooLargeError) and len(self.ids) == 1
+
 
 @attrs.frozen(slots=True)
 class ChunkResult:

@@ -64,7 +64,6 @@ from .. import (
     InvalidCredentialsError,
     PermissionDeniedError,
     ResponseDecodeError,
-    ResponseTooLargeError,
     Schedule,
     ScheduleStream,
     tables,
@@ -622,9 +621,9 @@ def _duration(seconds: float) -> str:
 
 def _is_fatal(failure: ChunkFailure) -> bool:
     """Failures that every other chunk would meet too: stop instead of failing them all."""
+    if failure.too_large_alone:
+        return False  # the bulk fetch went on without it
     error = failure.error
-    if isinstance(error, ResponseTooLargeError) and len(failure.ids) == 1:
-        return False  # one schedule too large alone: the bulk fetch went on without it
     if isinstance(error, (InvalidCredentialsError, AccessTokenError, ResponseDecodeError)):
         return True
     if isinstance(error, PermissionDeniedError):

@@ -39,7 +39,7 @@ import attrs
 
 from .._logfields import fields
 from ..batching import DEFAULT_CONCURRENCY, ChunkFailure
-from ..errors import ClientClosedError, ResponseTooLargeError, WeComError
+from ..errors import ClientClosedError, WeComError
 from ..models.schedule import MAX_IDS_PER_GET, Schedule
 from ._events import CalendarDeleted, CalendarEvent, CallbackEvent, ScheduleEvent
 
@@ -505,9 +505,7 @@ class ScheduleChangeFeed:
         retry: dict[str, str] = {}
         # A closed client never fetches again, and a schedule too large alone never fits: their
         # IDs fail now, not after every backoff.
-        final = isinstance(failure.error, ClientClosedError) or (
-            isinstance(failure.error, ResponseTooLargeError) and len(failure.ids) == 1
-        )
+        final = isinstance(failure.error, ClientClosedError) or failure.too_large_alone
         for schedule_id in failure.ids:
             cal_id = undelivered[schedule_id]
             attempts = self._attempts.get(schedule_id, 0) + 1
